@@ -12,7 +12,6 @@ NBVAL := --nbval-lax --nbval-cell-timeout=900 --nbval-kernel-name=python3
 
 # The venv's tools come first, so the notebooks' `python3` kernel is the venv's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
-export MPLBACKEND ?= Agg
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: setup data notebooks test lab clean
