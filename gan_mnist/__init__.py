@@ -1,6 +1,6 @@
 """gan_mnist: the package behind the GAN-on-MNIST notebook tutorial series."""
 
-from gan_mnist import config
+from gan_mnist import config, visualize
 from gan_mnist.config import fast_mode, pick
 from gan_mnist.data import download_mnist, load_mnist, make_dataset
 from gan_mnist.seeding import set_seed
@@ -15,4 +15,5 @@ __all__ = [
     "make_dataset",
     "pick",
     "set_seed",
+    "visualize",
 ]

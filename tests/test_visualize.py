@@ -1,0 +1,535 @@
+"""Tests for gan_mnist.visualize: digit grids, loss plots, GIFs, inline display, latent walks."""
+
+import base64
+import csv
+import json
+import math
+
+import imageio.v3 as iio
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from gan_mnist import visualize
+
+LN2 = math.log(2.0)
+
+
+def digits(count, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+
+
+def history(count=120, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "step": list(range(0, 10 * count, 10)),
+        "d_loss": list(1.4 + 0.2 * rng.standard_normal(count)),
+        "g_loss": list(0.7 + 0.2 * rng.standard_normal(count)),
+        "d_real": list(0.5 + 0.05 * rng.standard_normal(count)),
+        "d_fake": list(0.5 + 0.05 * rng.standard_normal(count)),
+    }
+
+
+def reference_lines(axes):
+    return sorted(
+        float(line.get_ydata()[0]) for line in axes.get_lines() if "equilibrium" in line.get_label()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Value ranges and tiling.
+
+
+def test_to_uint8_detects_each_range():
+    values = np.array([0.0, 0.25, 0.5, 1.0])
+    expected = np.rint(values * 255).astype(np.uint8)
+    np.testing.assert_array_equal(visualize.to_uint8(values), expected)
+    np.testing.assert_array_equal(visualize.to_uint8(values * 2 - 1), expected)
+    uint8 = np.array([0, 7, 255], dtype=np.uint8)
+    assert visualize.to_uint8(uint8) is uint8
+    np.testing.assert_array_equal(visualize.to_uint8(np.array([0, 7, 255], dtype=np.int64)), uint8)
+    # Rounding noise just beyond the range is clipped, not rejected.
+    np.testing.assert_array_equal(visualize.to_uint8(np.array([-1.0004, 1.0004])), [0, 255])
+
+
+def test_to_uint8_forced_range():
+    # All-positive tanh output would be read as [0, 1]; value_range fixes the reading.
+    values = np.array([0.0, 1.0])
+    np.testing.assert_array_equal(visualize.to_uint8(values, value_range=(-1, 1)), [128, 255])
+    np.testing.assert_array_equal(visualize.to_uint8(values, value_range="symmetric"), [128, 255])
+    np.testing.assert_array_equal(
+        visualize.to_uint8(np.array([0.0, 255.0]), value_range="uint8"), [0, 255]
+    )
+
+
+@pytest.mark.parametrize(
+    "values, value_range",
+    [
+        (np.array([0.0, 3.0]), None),
+        (np.array([-2.0, 0.5]), None),
+        (np.array([0.0, np.nan]), None),
+        (np.array([0, 300]), None),
+        (np.array([0.0, 1.0]), "percent"),
+        (np.array([0.0, 1.0]), (1, 0)),
+        (np.array([-1.0, 1.0]), (0, 1)),
+    ],
+)
+def test_to_uint8_rejects_unknown_ranges(values, value_range):
+    with pytest.raises(ValueError):
+        visualize.to_uint8(values, value_range=value_range)
+
+
+def test_tile_images_places_digits_row_by_row():
+    images = digits(5)
+    tile = visualize.tile_images(images, rows=2, cols=3, padding=2)
+    assert tile.shape == (2 * 28 + 2, 3 * 28 + 2 * 2)
+    for index, digit in enumerate(images):
+        top, left = (index // 3) * 30, (index % 3) * 30
+        np.testing.assert_array_equal(tile[top : top + 28, left : left + 28], digit)
+    # Gaps and the empty sixth cell are white.
+    assert (tile[28:30] == 255).all()
+    assert (tile[30:, 60:] == 255).all()
+    # Without rows and cols the grid is as square as possible: 10 digits in 3 rows of 4.
+    assert visualize.tile_images(digits(10)).shape == (3 * 28 + 4, 4 * 28 + 6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grids of digits.
+
+
+def test_image_grid_structure_and_pixels():
+    open_figures = plt.get_fignums()
+    images = np.random.default_rng(1).uniform(-1, 1, size=(16, 28, 28, 1)).astype(np.float32)
+    figure = visualize.image_grid(images, title="step 1000")
+    assert len(figure.axes) == 16
+    assert figure._suptitle.get_text() == "step 1000"
+    expected = np.rint((images[..., 0].astype(np.float64) + 1) * 127.5).astype(np.uint8)
+    for index, axes in enumerate(figure.axes):
+        assert not axes.axison
+        assert axes.get_subplotspec().get_geometry()[:2] == (4, 4)
+        np.testing.assert_array_equal(axes.images[0].get_array(), expected[index])
+    # Built without pyplot: no figure is left open.
+    assert plt.get_fignums() == open_figures
+
+
+def test_image_grid_titles_and_partial_grid():
+    figure = visualize.image_grid(digits(10), rows=3, cols=4, titles=[str(i) for i in range(10)])
+    assert len(figure.axes) == 10
+    assert [axes.get_title() for axes in figure.axes] == [str(i) for i in range(10)]
+    assert figure.axes[0].get_subplotspec().get_geometry()[:2] == (3, 4)
+    # Flat 784-pixel rows, as the MLP write-ups' generator gives them, are digits too.
+    flat = visualize.image_grid(digits(4).reshape(4, 784) / 255.0, rows=2, cols=2)
+    assert flat.axes[0].images[0].get_array().shape == (28, 28)
+
+
+def test_image_grid_shows_inline_as_png():
+    from IPython.core.formatters import DisplayFormatter
+
+    figure = visualize.image_grid(digits(4), rows=2, cols=2)
+    png = figure._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    data, _ = DisplayFormatter().format(figure)
+    assert "image/png" in data
+
+
+@pytest.mark.parametrize(
+    "images, rows, cols",
+    [
+        (digits(17), 4, 4),
+        (np.zeros((4, 28, 28, 2)), 2, 2),
+        (np.zeros((2, 2, 28, 28, 1)), 2, 2),
+        (np.zeros((0, 28, 28)), 2, 2),
+        (np.full((4, 28, 28), 2.5), 2, 2),
+        (digits(4), 0, 2),
+    ],
+)
+def test_image_grid_rejects_bad_input(images, rows, cols):
+    with pytest.raises(ValueError):
+        visualize.image_grid(images, rows=rows, cols=cols)
+
+
+def test_save_grid_writes_same_size_pngs(tmp_path):
+    first = visualize.save_grid(digits(16), tmp_path / "frames" / "step_100.png", title="step 100")
+    second = visualize.save_grid(
+        digits(16, seed=1), tmp_path / "frames" / "step_10000.png", title="step 10000"
+    )
+    assert first == tmp_path / "frames" / "step_100.png"
+    assert iio.imread(first).shape[:2] == iio.imread(second).shape[:2] == (435, 400)
+    assert sorted(path.name for path in first.parent.iterdir()) == [
+        "step_100.png",
+        "step_10000.png",
+    ]
+    with pytest.raises(ValueError, match=".png"):
+        visualize.save_grid(digits(16), tmp_path / "grid.jpg")
+
+
+def test_compare_grids_one_titled_panel_per_entry():
+    figure = visualize.compare_grids(
+        {
+            "minimax": digits(16),
+            "non-saturating": digits(16, seed=1) / 255.0,
+            "dcgan": digits(16, seed=2) / 127.5 - 1,
+        }
+    )
+    assert [axes.get_title() for axes in figure.axes] == ["minimax", "non-saturating", "dcgan"]
+    np.testing.assert_array_equal(
+        figure.axes[0].images[0].get_array(), visualize.tile_images(digits(16), 4, 4)
+    )
+    with pytest.raises(ValueError, match="dcgan"):
+        visualize.compare_grids({"minimax": digits(16), "dcgan": digits(20)})
+    with pytest.raises(ValueError):
+        visualize.compare_grids({})
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss curves.
+
+
+def test_moving_average_matches_a_loop():
+    values = np.array([1.0, 3.0, np.nan, 5.0, 2.0, 8.0, 4.0])
+    window = 3
+    expected = [np.nanmean(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))]
+    np.testing.assert_allclose(visualize.moving_average(values, window), expected)
+    np.testing.assert_allclose(visualize.moving_average(values, 1)[[0, 1, 3]], values[[0, 1, 3]])
+    with pytest.raises(ValueError):
+        visualize.moving_average(values, 0)
+
+
+def test_plot_losses_draws_reference_lines():
+    figure = visualize.plot_losses(history(), loss="non_saturating")
+    loss_axes, probability_axes = figure.axes
+    np.testing.assert_allclose(reference_lines(loss_axes), [LN2, 2 * LN2])
+    np.testing.assert_allclose(reference_lines(probability_axes), [0.5])
+    minimax = visualize.plot_losses(history(), loss="minimax")
+    np.testing.assert_allclose(reference_lines(minimax.axes[0]), [-LN2, 2 * LN2])
+    least_squares = visualize.plot_losses(history(), loss="least_squares")
+    np.testing.assert_allclose(reference_lines(least_squares.axes[0]), [0.125, 0.25])
+    assert reference_lines(least_squares.axes[1]) == []
+    for loss in (None, "wasserstein"):
+        no_lines = visualize.plot_losses(history(), loss=loss)
+        assert reference_lines(no_lines.axes[0]) == reference_lines(no_lines.axes[1]) == []
+    single = visualize.plot_losses(history(), probabilities=False)
+    assert len(single.axes) == 1
+
+    class Loss:
+        name = "minimax"
+
+    for loss in ("Non-saturating", Loss()):
+        lines = reference_lines(visualize.plot_losses(history(), loss=loss).axes[0])
+        assert len(lines) == 2
+
+
+def test_plot_losses_raw_and_smoothed_curves():
+    data = history()
+    figure = visualize.plot_losses(data, smoothing=7)
+    curves = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    smoothed = curves["D loss, moving average of 7 points"]
+    np.testing.assert_allclose(smoothed.get_xdata(), data["step"])
+    expected = [np.mean(data["d_loss"][max(0, i - 6) : i + 1]) for i in range(len(data["d_loss"]))]
+    np.testing.assert_allclose(smoothed.get_ydata(), expected)
+    raw = [line for line in figure.axes[0].get_lines() if line.get_label() == "_raw"]
+    np.testing.assert_allclose(raw[0].get_ydata(), data["d_loss"])
+    unsmoothed = visualize.plot_losses(data, smoothing=1, probabilities=False)
+    assert [
+        line.get_label()
+        for line in unsmoothed.axes[0].get_lines()
+        if "equilibrium" not in line.get_label()
+    ] == [
+        "D loss",
+        "G loss",
+    ]
+
+
+def test_plot_losses_reads_history_from_disk(tmp_path):
+    data = history(30)
+    rows = [dict(zip(data, values)) for values in zip(*data.values())]
+    csv_path = tmp_path / "history.csv"
+    with open(csv_path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(data))
+        writer.writeheader()
+        writer.writerows(rows)
+    json_rows, json_columns = tmp_path / "rows.json", tmp_path / "columns.json"
+    json_rows.write_text(json.dumps(rows))
+    json_columns.write_text(json.dumps(data))
+    with open(csv_path, newline="") as stream:
+        string_rows = list(csv.DictReader(stream))
+
+    class KerasHistory:
+        history = data
+
+    expected = visualize.plot_losses(data, smoothing=1).axes[0].get_lines()[0].get_ydata()
+    for source in (csv_path, str(json_rows), json_columns, string_rows, KerasHistory()):
+        figure = visualize.plot_losses(source, smoothing=1)
+        np.testing.assert_allclose(figure.axes[0].get_lines()[0].get_ydata(), expected)
+        assert len(figure.axes) == 2
+
+
+def test_load_history_reads_empty_cells_as_nan():
+    columns = visualize.load_history(
+        [{"d_loss": "1.5", "g_loss": "0.5", "d_real": ""}, {"d_loss": 2, "g_loss": 1}]
+    )
+    np.testing.assert_allclose(columns["d_loss"], [1.5, 2.0])
+    assert np.isnan(columns["d_real"]).all()
+
+
+@pytest.mark.parametrize(
+    "source, options",
+    [
+        ({"d_loss": [1.0, 2.0]}, {}),
+        ({"d_loss": [1.0, 2.0], "g_loss": [1.0]}, {}),
+        ({"d_loss": [], "g_loss": []}, {}),
+        ({"d_loss": ["1", "oops"], "g_loss": [1, 1]}, {}),
+        (history(), {"loss": "wgan"}),
+        (history(), {"smoothing": 0}),
+        ({"d_loss": [1.0], "g_loss": [1.0]}, {"probabilities": True}),
+        (42, {}),
+    ],
+)
+def test_plot_losses_rejects_bad_history(source, options):
+    with pytest.raises(ValueError):
+        visualize.plot_losses(source, **options)
+
+
+def test_plot_losses_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        visualize.plot_losses(tmp_path / "missing.csv")
+    (tmp_path / "history.txt").write_text("d_loss,g_loss\n1,1\n")
+    with pytest.raises(ValueError, match=".csv or .json"):
+        visualize.plot_losses(tmp_path / "history.txt")
+
+
+# ---------------------------------------------------------------------------------------------
+# GIFs and inline display.
+
+
+def constant_batches(values):
+    return [np.full((4, 28, 28, 1), value, dtype=np.uint8) for value in values]
+
+
+def test_make_gif_from_batches(tmp_path):
+    values = [10, 60, 110, 160]
+    path = visualize.make_gif(
+        constant_batches(values),
+        tmp_path / "training.gif",
+        duration=100,
+        hold_last=1000,
+        steps=[0, 500, 1000, 1500],
+    )
+    assert path == tmp_path / "training.gif"
+    frames = iio.imread(path, index=None)
+    # Four 2x2 tiles of 28-pixel digits with a 2-pixel gap, doubled, under a label strip.
+    tile_side = 2 * (2 * 28 + 2)
+    assert frames.shape[0] == 4
+    assert frames.shape[2] == tile_side
+    strip = frames.shape[1] - tile_side
+    assert 10 <= strip <= 40
+    assert [int(frame[strip, 0, 0]) for frame in frames] == values
+    # Each label strip holds dark text on white, different for each step.
+    assert all(frame[:strip].min() < 100 and frame[0, 0, 0] == 255 for frame in frames)
+    assert not np.array_equal(frames[1][:strip], frames[2][:strip])
+    assert iio.immeta(path)["loop"] == 0
+    assert [iio.immeta(path, index=index)["duration"] for index in range(4)] == [
+        100,
+        100,
+        100,
+        1000,
+    ]
+    assert [entry.name for entry in tmp_path.iterdir()] == ["training.gif"]
+
+
+def test_make_gif_from_folder_in_step_order(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    # Lexical order would put step_10 and step_100 before step_9.
+    for step, value in ((10, 80), (9, 40), (100, 120)):
+        iio.imwrite(folder / f"step_{step}.png", np.full((30, 40), value, dtype=np.uint8))
+    (folder / "notes.txt").write_text("not a frame")
+    plain = iio.imread(
+        visualize.make_gif(folder, tmp_path / "plain.gif", label_steps=False), index=None
+    )
+    assert plain.shape == (3, 30, 40, 3)
+    assert [int(frame[0, 0, 0]) for frame in plain] == [40, 80, 120]
+    labelled = visualize.make_gif(
+        folder, tmp_path / "labelled.gif", loop=None, hold_last=None, duration=50
+    )
+    frames = iio.imread(labelled, index=None)
+    assert frames.shape[0] == 3 and frames.shape[1] > 30
+    assert [int(frame[-1, -1, 0]) for frame in frames] == [40, 80, 120]
+    assert "loop" not in iio.immeta(labelled)
+    assert [iio.immeta(labelled, index=index)["duration"] for index in range(3)] == [50, 50, 50]
+
+
+def test_make_gif_finished_images_and_colour(tmp_path):
+    grey = np.full((20, 24), 0.5)
+    transparent = np.zeros((20, 24, 4), dtype=np.uint8)
+    red = np.zeros((20, 24, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    frames = iio.imread(
+        visualize.make_gif([grey, transparent, red], tmp_path / "a.gif", loop=3), index=None
+    )
+    assert frames.shape == (3, 20, 24, 3)
+    assert frames[0, 0, 0].tolist() == [128, 128, 128]
+    assert frames[1, 0, 0].tolist() == [255, 255, 255]
+    assert frames[2, 0, 0].tolist() == [255, 0, 0]
+    assert iio.immeta(tmp_path / "a.gif")["loop"] == 3
+    single = visualize.make_gif([digits(16)], tmp_path / "single.gif", steps=[7], scale=1)
+    assert iio.imread(single, index=None).shape[0] == 1
+
+
+def test_make_gif_rejects_bad_input(tmp_path):
+    target = tmp_path / "out.gif"
+    cases = [
+        ([], {}),
+        ([np.zeros((20, 20)), np.zeros((20, 21))], {}),
+        ([np.full((20, 20), 3.0)], {}),
+        (constant_batches([1, 2]), {"duration": 10}),
+        (constant_batches([1, 2]), {"hold_last": 0}),
+        (constant_batches([1, 2]), {"steps": [1]}),
+        (constant_batches([1, 2]), {"loop": -1}),
+        (constant_batches([1, 2]), {"scale": 0}),
+    ]
+    for frames, options in cases:
+        with pytest.raises(ValueError):
+            visualize.make_gif(frames, target, **options)
+    with pytest.raises(ValueError, match=".gif"):
+        visualize.make_gif(constant_batches([1, 2]), tmp_path / "out.png")
+    with pytest.raises(FileNotFoundError):
+        visualize.make_gif(tmp_path / "missing", target)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no .png"):
+        visualize.make_gif(empty, target)
+    iio.imwrite(empty / "final.png", np.zeros((8, 8), dtype=np.uint8))
+    with pytest.raises(ValueError, match="step number"):
+        visualize.make_gif(empty, target)
+    iio.imwrite(empty / "step_1.png", np.zeros((8, 8), dtype=np.uint8))
+    iio.imwrite(empty / "step_001.png", np.zeros((8, 8), dtype=np.uint8))
+    (empty / "final.png").unlink()
+    with pytest.raises(ValueError, match="both hold step 1"):
+        visualize.make_gif(empty, target)
+    assert not target.exists()
+
+
+def test_show_gif_embeds_the_data(tmp_path):
+    from IPython.display import HTML
+
+    path = visualize.make_gif(constant_batches([0, 255]), tmp_path / "walk.gif", steps=[0, 1])
+    display = visualize.show_gif(path, width=300)
+    assert isinstance(display, HTML)
+    markup = display._repr_html_()
+    encoded = markup.split("data:image/gif;base64,")[1].split('"')[0]
+    assert base64.b64decode(encoded) == path.read_bytes()
+    assert "width:300px" in markup
+    assert str(tmp_path) not in markup
+    (tmp_path / "fake.gif").write_bytes(b"\x89PNG not a gif")
+    with pytest.raises(ValueError):
+        visualize.show_gif(tmp_path / "fake.gif")
+    with pytest.raises(FileNotFoundError):
+        visualize.show_gif(tmp_path / "missing.gif")
+
+
+# ---------------------------------------------------------------------------------------------
+# Latent walks.
+
+
+def test_linear_interpolation():
+    start, end = np.array([1.0, -2.0, 0.5]), np.array([3.0, 2.0, -0.5])
+    latents = visualize.interpolate_latents(start, end, steps=5)
+    assert latents.shape == (5, 3) and latents.dtype == np.float32
+    np.testing.assert_allclose(latents[0], start)
+    np.testing.assert_allclose(latents[-1], end)
+    np.testing.assert_allclose(latents[2], (start + end) / 2)
+    np.testing.assert_allclose(
+        np.diff(latents, axis=0), np.tile((end - start) / 4, (4, 1)), atol=1e-6
+    )
+
+
+def test_slerp_follows_the_great_circle():
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal(16)
+    end = rng.standard_normal(16)
+    end *= np.linalg.norm(start) / np.linalg.norm(end)
+    latents = visualize.interpolate_latents(start, end, steps=7, method="slerp").astype(np.float64)
+    np.testing.assert_allclose(latents[0], start, rtol=1e-6)
+    np.testing.assert_allclose(latents[-1], end, rtol=1e-6)
+    # Equal-length endpoints: every point keeps that length, at equal angles apart.
+    np.testing.assert_allclose(np.linalg.norm(latents, axis=1), np.linalg.norm(start), rtol=1e-5)
+    unit = latents / np.linalg.norm(latents, axis=1, keepdims=True)
+    angles = np.arccos(np.clip(np.sum(unit[:-1] * unit[1:], axis=1), -1, 1))
+    np.testing.assert_allclose(angles, angles[0], rtol=1e-4)
+    # Parallel vectors fall back to the straight line.
+    parallel = visualize.interpolate_latents(start, 2 * start, steps=3, method="slerp")
+    np.testing.assert_allclose(parallel[1], 1.5 * start, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "start, end, steps, method",
+    [
+        (np.zeros(4), np.zeros(5), 5, "linear"),
+        (np.zeros((2, 4)), np.zeros((2, 4)), 5, "linear"),
+        (np.zeros(4), np.zeros(4), 1, "linear"),
+        (np.zeros(4), np.zeros(4), 5, "cubic"),
+        (np.full(4, np.nan), np.zeros(4), 5, "linear"),
+    ],
+)
+def test_interpolate_latents_rejects_bad_input(start, end, steps, method):
+    with pytest.raises(ValueError):
+        visualize.interpolate_latents(start, end, steps=steps, method=method)
+
+
+def test_interpolate_calls_plain_callables_and_passes_training():
+    weights = np.random.default_rng(4).standard_normal((8, 784))
+    images = visualize.interpolate(
+        lambda z: np.tanh(z @ weights).reshape(-1, 28, 28, 1), np.zeros(8), np.ones(8), 6
+    )
+    expected = np.tanh(visualize.interpolate_latents(np.zeros(8), np.ones(8), 6) @ weights)
+    np.testing.assert_allclose(images.reshape(6, 784), expected, rtol=1e-5)
+
+    class Generator:
+        def __call__(self, latents, training=None):
+            self.training = training
+            return np.zeros((len(latents), 28, 28, 1))
+
+    generator = Generator()
+    visualize.interpolate(generator, np.zeros(8), np.ones(8), 3)
+    assert generator.training is False
+    with pytest.raises(ValueError, match="one image per vector"):
+        visualize.interpolate(lambda z: np.zeros((1, 28, 28, 1)), np.zeros(8), np.ones(8), 3)
+
+
+def test_generate_uses_inference_mode_of_keras_models():
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(784),
+            keras.layers.BatchNormalization(),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    latents = np.random.default_rng(5).standard_normal((6, 4)).astype(np.float32)
+    images = visualize.generate(model, latents)
+    assert isinstance(images, np.ndarray)
+    np.testing.assert_allclose(
+        images, np.asarray(model(latents, training=False)), rtol=1e-5, atol=1e-6
+    )
+    assert not np.allclose(images, np.asarray(model(latents, training=True)), atol=1e-3)
+
+
+def test_latent_walk_grid_has_one_row_per_walk():
+    weights = np.random.default_rng(6).standard_normal((8, 784))
+    rng = np.random.default_rng(7)
+    figure = visualize.latent_walk_grid(
+        lambda z: np.tanh(z @ weights).reshape(-1, 28, 28, 1),
+        rng.standard_normal((3, 8)),
+        rng.standard_normal((3, 8)),
+        steps=5,
+        method="slerp",
+        title="walks",
+    )
+    assert len(figure.axes) == 15
+    assert figure.axes[0].get_subplotspec().get_geometry()[:2] == (3, 5)
+    assert figure._suptitle.get_text() == "walks"
+    with pytest.raises(ValueError):
+        visualize.latent_walk_grid(lambda z: z, np.zeros((2, 8)), np.zeros((3, 8)))
