@@ -182,7 +182,7 @@ def get(name, **options):
     return _CLASSES[name](**options)
 
 
-def gradient_penalty(discriminator, real, fake, weight=10.0):
+def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
     """WGAN-GP gradient penalty (Gulrajani et al., 2017, "Improved Training of Wasserstein GANs").
 
     Returns ``weight * E[(||grad D(x_hat)||_2 - 1)^2]`` with
@@ -202,7 +202,10 @@ def gradient_penalty(discriminator, real, fake, weight=10.0):
     # One interpolation coefficient per sample, broadcast over the remaining axes.
     batch_size = tf.shape(real)[0]
     eps_shape = tf.concat([[batch_size], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
-    eps = tf.random.uniform(eps_shape, 0.0, 1.0, dtype=real.dtype)
+    if epsilon is None:
+        eps = tf.random.uniform(eps_shape, 0.0, 1.0, dtype=real.dtype)
+    else:
+        eps = tf.reshape(tf.cast(epsilon, real.dtype), eps_shape)
     interpolated = eps * real + (1.0 - eps) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolated)

@@ -279,3 +279,17 @@ def test_gradient_penalty_rejects_bad_arguments(weight, real_shape, fake_shape, 
             quadratic_critic, np.zeros(real_shape, "float32"), np.zeros(fake_shape, "float32"),
             weight=weight,
         )
+
+
+def test_gradient_penalty_uses_given_interpolation_weights():
+    # A critic D(x) = sum(x^2) has input gradient 2x; with epsilon given, x_hat is known exactly.
+    def critic(images, training=False):
+        return tf.reduce_sum(tf.square(images), axis=[1, 2, 3])[:, None]
+
+    real = tf.ones((2, 28, 28, 1))
+    fake = tf.zeros((2, 28, 28, 1))
+    epsilon = tf.constant([0.25, 0.5])
+    norms = 2.0 * epsilon.numpy() * 28.0  # ||2 * eps * ones(784)|| = 2 * eps * 28.
+    expected = 10.0 * np.mean((norms - 1.0) ** 2)
+    penalty = losses.gradient_penalty(critic, real, fake, weight=10.0, epsilon=epsilon)
+    np.testing.assert_allclose(float(penalty), expected, rtol=1e-5)

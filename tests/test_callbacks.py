@@ -1,0 +1,179 @@
+"""Tests for gan_mnist.callbacks: tiling, history files, snapshots, checkpoints, divergence."""
+
+import csv
+import json
+import math
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import pytest
+
+from gan_mnist import callbacks, models, training
+
+
+class FakeGAN:
+    """The little a history or guard callback needs from a GAN: a step and its records."""
+
+    def __init__(self):
+        self.step_counter = keras.Variable(0, dtype="int64")
+        self.rows = []
+        self.stop_training = False
+
+    def run(self, values_per_step):
+        self.rows = []
+        for values in values_per_step:
+            self.step_counter.assign_add(1)
+            step = int(self.step_counter.numpy())
+            self.rows.append(dict(zip(callbacks.COLUMNS, (step, *values))))
+
+    def latest_steps(self):
+        return self.rows
+
+
+def tiny_gan(seed=0):
+    generator = models.mlp_generator(latent_dim=8, hidden_units=8, preset="leaky")
+    discriminator = models.mlp_discriminator(hidden_units=8, preset="leaky")
+    return training.GAN(generator, discriminator, seed=seed)
+
+
+def test_to_uint8_maps_the_value_range_to_grey_levels():
+    images = np.array([-1.0, -0.5, 0.0, 1.0, 3.0])
+    expected = np.clip(np.rint((images + 1.0) * 127.5), 0, 255)
+    assert callbacks.to_uint8(images).tolist() == expected.tolist() == [0, 64, 128, 255, 255]
+    assert callbacks.to_uint8(np.array([0.0, 0.5, 1.0]), (0, 1)).tolist() == [0, 128, 255]
+
+
+def test_tile_lays_images_out_row_by_row_on_white():
+    images = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3, 1)
+    grid = callbacks.tile(images, columns=3, padding=1)
+    assert grid.shape == (2 * 2 + 1, 3 * 3 + 2)
+    for index in range(5):
+        top, left = (index // 3) * 3, (index % 3) * 4
+        assert np.array_equal(grid[top:top + 2, left:left + 3], images[index, ..., 0])
+    assert np.all(grid[2, :] == 255) and np.all(grid[:, 3] == 255)
+    assert np.all(grid[3:, 8:] == 255)  # The sixth cell is empty.
+    assert callbacks.tile(np.zeros((16, 28, 28), np.uint8)).shape == (4 * 28 + 6, 4 * 28 + 6)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_step_history_writes_one_readable_row_per_step(tmp_path, suffix):
+    path = tmp_path / f"history{suffix}"
+    model = FakeGAN()
+    history = callbacks.StepHistory(path)
+    history.set_model(model)
+    history.on_train_begin()
+    for execution in range(3):
+        model.run([(1.0 + execution, 0.5, 0.75, 0.25)] * 4)
+        history.on_train_batch_end(execution)
+    history.on_epoch_end(0)
+    with open(path, newline="") as stream:
+        if suffix == ".csv":
+            rows = list(csv.DictReader(stream))
+            columns = {name: [row[name] for row in rows] for name in rows[0]}
+        else:
+            columns = json.load(stream)
+    assert list(columns) == list(callbacks.COLUMNS)
+    assert [int(step) for step in columns["step"]] == list(range(1, 13))
+    assert [float(value) for value in columns["d_loss"]] == [1.0] * 4 + [2.0] * 4 + [3.0] * 4
+    assert history.history["g_loss"] == [0.5] * 12
+    assert callbacks.read_history(path) == history.history
+
+
+def test_step_history_append_drops_rows_beyond_the_current_step(tmp_path):
+    path = tmp_path / "history.csv"
+    model = FakeGAN()
+    first = callbacks.StepHistory(path)
+    first.set_model(model)
+    first.on_train_begin()
+    model.run([(0.1 * step, 0.0, 0.5, 0.5) for step in range(10)])
+    first.on_train_batch_end(0)
+
+    model.step_counter.assign(6)  # As if restored from a checkpoint at step 6.
+    second = callbacks.StepHistory(path, append=True)
+    second.set_model(model)
+    second.on_train_begin()
+    model.run([(9.0, 0.0, 0.5, 0.5)] * 2)
+    second.on_train_batch_end(0)
+    history = callbacks.read_history(path)
+    assert history["step"] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert history["d_loss"][5:] == [0.5, 9.0, 9.0]
+
+    with pytest.raises(ValueError, match=".csv or .json"):
+        callbacks.StepHistory(tmp_path / "history.txt")
+
+
+def test_snapshots_save_the_fixed_latent_batch_as_a_grid(tmp_path):
+    gan = tiny_gan()
+    snapshots = callbacks.Snapshots(tmp_path / "frames", every=5, seed=3)
+    snapshots.set_model(gan)
+    snapshots.on_train_begin()
+    assert [path.name for path in snapshots.paths] == ["step_000000.png"]
+    frame = iio.imread(snapshots.paths[0])
+    expected = callbacks.tile(callbacks.to_uint8(gan.generate(16, seed=3)))
+    assert frame.shape == (4 * 28 + 6, 4 * 28 + 6)
+    assert np.array_equal(frame, expected)
+    assert not list((tmp_path / "frames").glob(".*"))  # No temporary files left behind.
+
+    with pytest.raises(ValueError, match="every"):
+        callbacks.Snapshots(tmp_path, every=0)
+
+
+def test_checkpoints_keep_the_last_ones_and_restore_exactly(tmp_path):
+    gan = tiny_gan()
+    gan.compile(steps_per_execution=50)
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
+    saver = callbacks.Checkpoints(tmp_path, every=2, keep=2)
+    gan.fit(images, batch_size=8, steps_per_epoch=7, verbose=0, callbacks=[saver])
+    names = sorted(path.name for path in tmp_path.glob("ckpt-*.index"))
+    assert names == ["ckpt-6.index", "ckpt-7.index"]  # Every 2 steps plus the end, last two kept.
+    assert saver.last_saved == 7
+    saved = [weight.numpy() for weight in gan.generator.weights + gan.discriminator.weights]
+    moments = [variable.numpy() for variable in gan.d_optimizer.variables]
+
+    restored = tiny_gan(seed=99)
+    restored.compile(steps_per_execution=50)
+    assert callbacks.restore_latest(restored, tmp_path) == 7
+    weights = restored.generator.weights + restored.discriminator.weights
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(saved, weights))
+    restored_moments = restored.d_optimizer.variables
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(moments, restored_moments))
+    assert int(restored.random_seed.numpy()) == int(gan.random_seed.numpy())
+    assert callbacks.restore_latest(restored, tmp_path / "empty") is None
+
+
+def test_checkpoints_are_never_written_after_a_nan(tmp_path):
+    gan = tiny_gan()
+    gan.compile()
+    saver = callbacks.Checkpoints(tmp_path, every=1)
+    saver.set_model(gan)
+    saver.on_train_begin()
+    assert saver.save(0) is not None
+    kernel = gan.discriminator.get_layer("logit").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    gan.step_counter.assign(1)
+    assert saver.save(1) is None
+    kernel.assign(np.zeros(kernel.shape, np.float32))
+    assert saver.save(2) is None  # Once diverged, always diverged.
+    assert sorted(path.name for path in tmp_path.glob("ckpt-*.index")) == ["ckpt-0.index"]
+
+
+def test_divergence_guard_names_the_first_bad_step():
+    model = FakeGAN()
+    guard = callbacks.DivergenceGuard()
+    guard.set_model(model)
+    model.run([(1.0, 1.0, 0.5, 0.5)] * 3)
+    guard.on_train_batch_end(0)
+    model.run([(1.0, 1.0, 0.5, 0.5), (math.nan, 1.0, 0.5, 0.5), (1.0, math.inf, 0.5, 0.5)])
+    with pytest.raises(callbacks.DivergenceError, match=r"step 5: d_loss = nan"):
+        guard.on_train_batch_end(1)
+    assert model.stop_training
+
+
+def test_make_checkpoint_holds_what_resuming_needs():
+    gan = tiny_gan()
+    gan.compile()
+    checkpoint = callbacks.make_checkpoint(gan)
+    for name in ("generator", "discriminator", "d_optimizer", "g_optimizer", "step", "random_seed"):
+        assert hasattr(checkpoint, name)
+    assert isinstance(checkpoint.generator, keras.Model)
