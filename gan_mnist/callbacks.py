@@ -10,8 +10,6 @@ per execution so that every interval falls on an execution boundary.
 import csv
 import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +17,8 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
+
+from gan_mnist import files
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 FRAME_PATTERN = "step_{step:06d}.png"
@@ -40,21 +40,6 @@ def _check_interval(name, value, allow_none=False):
     return int(value)
 
 
-def _write_atomically(path, write):
-    """Call ``write(temporary_path)`` and rename the result to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +133,7 @@ class Snapshots(keras.callbacks.Callback):
         if not np.all(np.isfinite(images)):
             return None
         grid = tile(to_uint8(images, self.value_range), self.columns)
-        path = _write_atomically(
+        path = files.write_atomically(
             self.directory / FRAME_PATTERN.format(step=step),
             lambda temporary: iio.imwrite(temporary, grid, extension=".png"),
         )
@@ -207,7 +192,7 @@ class StepHistory(keras.callbacks.Callback):
     def _write_all(self):
         if self.path.suffix == ".json":
             text = json.dumps(self.history)
-            _write_atomically(self.path, lambda temporary: Path(temporary).write_text(text))
+            files.write_atomically(self.path, lambda temporary: Path(temporary).write_text(text))
             return
 
         def write(temporary):
@@ -216,7 +201,7 @@ class StepHistory(keras.callbacks.Callback):
                 writer.writerow(COLUMNS)
                 writer.writerows(zip(*(self.history[name] for name in COLUMNS)))
 
-        _write_atomically(self.path, write)
+        files.write_atomically(self.path, write)
 
     def on_train_batch_end(self, batch, logs=None):
         rows = self.model.latest_steps()

@@ -7,14 +7,12 @@ before handing back arrays, so a damaged download can never pass for data.
 
 import gzip
 import hashlib
-import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from gan_mnist import config
+from gan_mnist import config, files
 
 FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -123,10 +121,10 @@ def load_mnist(split="train", data_dir=None, verify=True):
 
 def _fetch(url, destination, expected_sha256, timeout):
     """Stream ``url`` into a temporary file beside ``destination``; rename only if verified."""
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=destination.name + ".part-")
-    try:
+
+    def write(temporary):
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with open(temporary, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 digest.update(chunk)
                 out.write(chunk)
@@ -135,10 +133,8 @@ def _fetch(url, destination, expected_sha256, timeout):
                 f"Downloaded {url} but its SHA-256 is {digest.hexdigest()}, "
                 f"expected {expected_sha256}."
             )
-        os.replace(temporary, destination)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+
+    files.write_atomically(destination, write)
 
 
 def download_mnist(data_dir=None, mirrors=MIRRORS, timeout=60):

@@ -23,17 +23,15 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import platform
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from gan_mnist import config
+from gan_mnist import config, files
 from gan_mnist.data import load_mnist
 from gan_mnist.seeding import set_seed
 
@@ -589,17 +587,6 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _write_atomically(path, write):
-    """Call ``write(temporary_path)`` beside ``path``, then rename the file to ``path``."""
-    # A fresh name (not mkstemp, whose files only their owner may read) keeps the usual
-    # permissions; it ends in the same suffix, which Keras checks.
-    temporary = path.with_name(f"{path.name}.part-{uuid.uuid4().hex}{path.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
 
 
 def train_evaluator(
@@ -669,7 +656,7 @@ def train_evaluator(
     # A fresh, uncompiled copy is saved so the file holds no optimizer state.
     shipped = build_evaluator()
     shipped.set_weights(evaluator.get_weights())
-    _write_atomically(path, lambda temporary: shipped.save(temporary))
+    files.write_atomically(path, lambda temporary: shipped.save(temporary))
     record = dict(
         test_accuracy=accuracy,
         test_errors=int(np.sum(logits.argmax(axis=1) != test_labels)),
@@ -688,7 +675,7 @@ def train_evaluator(
     )
     record_path = path.with_suffix(".json")
     text = json.dumps(record, indent=2) + "\n"
-    _write_atomically(record_path, lambda temporary: Path(temporary).write_text(text))
+    files.write_atomically(record_path, lambda temporary: Path(temporary).write_text(text))
     _EVALUATORS.pop(str(path.resolve()), None)
     return record
 

@@ -16,13 +16,14 @@ import json
 import math
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from matplotlib.figure import Figure
+
+from gan_mnist import files
 
 # Floats this far outside [0, 1] or [-1, 1] are rounding noise, clipped rather than rejected.
 RANGE_TOLERANCE = 1e-3
@@ -229,19 +230,6 @@ def image_grid(images, rows=4, cols=4, title=None, titles=None, value_range=None
     return figure
 
 
-def _write_atomically(path, write):
-    """Call ``write(temporary_path)`` beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name (not mkstemp, whose files are private to the owner) keeps the usual permissions.
-    temporary = path.with_name(f"{path.name}.part-{uuid.uuid4().hex}{path.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    return path
 
 
 def save_grid(images, path, rows=4, cols=4, title=None, value_range=None, size=1.0, dpi=100):
@@ -255,7 +243,7 @@ def save_grid(images, path, rows=4, cols=4, title=None, value_range=None, size=1
     figure = image_grid(
         images, rows=rows, cols=cols, title=title, value_range=value_range, size=size
     )
-    return _write_atomically(
+    return files.write_atomically(
         path, lambda temporary: figure.savefig(temporary, format="png", dpi=dpi)
     )
 
@@ -635,7 +623,7 @@ def make_gif(
     if loop is not None:
         options["loop"] = loop
     data = iio.imwrite("<bytes>", np.stack(images), extension=".gif", is_batch=True, **options)
-    return _write_atomically(path, lambda temporary: Path(temporary).write_bytes(data))
+    return files.write_atomically(path, lambda temporary: Path(temporary).write_bytes(data))
 
 
 def show_gif(path, width=None):

@@ -1,0 +1,29 @@
+"""Writing files safely: a temporary name beside the target, then an atomic rename."""
+
+import os
+import uuid
+from pathlib import Path
+
+
+def write_atomically(path, write):
+    """Call ``write(temporary_path)`` beside ``path``, then rename the result to ``path``.
+
+    A failure (or an interrupted process) never leaves a half-written file under the final name.
+    The temporary name is fresh (not ``mkstemp``'s, whose files only their owner may read) and
+    keeps the suffix, which NumPy, Keras and matplotlib go by. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.part-{uuid.uuid4().hex}{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` atomically."""
+    return write_atomically(path, lambda temporary: Path(temporary).write_text(text))
