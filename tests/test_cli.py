@@ -1,0 +1,369 @@
+"""The command line end to end: train, refuse, resume after a kill, sample, evaluate, errors, help.
+
+Commands run as ``python -m gan_mnist`` in subprocesses on tiny budgets (an MLP for 60 steps);
+MNIST comes from ``$GAN_MNIST_DATA_DIR``. Argument errors and ``--help`` also run in-process,
+where they cost no TensorFlow start-up.
+"""
+
+import csv
+import importlib.metadata
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_mnist import cli
+
+ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+STEPS = 60
+TRAIN = [
+    "train", "--model", "mlp", "--steps", str(STEPS), "--snapshot-every", "20",
+    "--checkpoint-every", "20", "--eval-samples", "200",
+]
+RECORDS = ("d_loss", "g_loss", "d_real", "d_fake")
+COMMANDS = ("train", "sample", "evaluate", "data", "train-evaluator")
+
+
+def gan_mnist(*arguments, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "gan_mnist", *arguments], capture_output=True, text=True,
+        env=ENVIRONMENT, timeout=timeout,
+    )
+
+
+def start(*arguments):
+    return subprocess.Popen(
+        [sys.executable, "-m", "gan_mnist", *arguments], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=ENVIRONMENT,
+    )
+
+
+def assert_ok(completed):
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def assert_one_line_error(completed, code=None):
+    """A non-zero exit whose last line of stderr is the whole message, and no traceback."""
+    assert completed.returncode != 0 if code is None else completed.returncode == code
+    assert "Traceback" not in completed.stderr
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith(("error: ", "gan-mnist")), completed.stderr
+    return last
+
+
+def history_steps(run_dir):
+    with open(run_dir / "history.csv", newline="") as stream:
+        return [int(row["step"]) for row in csv.DictReader(stream)]
+
+
+def checkpoint_step(run_dir):
+    """The step of the newest checkpoint, read from TensorFlow's state file (None if none)."""
+    state = run_dir / "checkpoints" / "checkpoint"
+    match = state.is_file() and re.search(r'model_checkpoint_path: "ckpt-(\d+)"', state.read_text())
+    return int(match.group(1)) if match else None
+
+
+def wait_for(condition, process, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended early:\n{process.stdout.read()}{process.stderr.read()}")
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the run")
+        time.sleep(0.05)
+
+
+def events(directory):
+    """TensorBoard summaries as ``{tag: [(step, plugin, tensor)]}``."""
+    found = {}
+    for path in sorted(Path(directory).glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data.plugin_name
+                found.setdefault(value.tag, []).append(
+                    (event.step, plugin, tf.make_ndarray(value.tensor))
+                )
+    return found
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("cli") / "mlp"
+    completed = gan_mnist(*TRAIN, "--run-dir", str(run_dir), "--tensorboard")
+    assert_ok(completed)
+    return run_dir, completed
+
+
+# ---------------------------------------------------------------------------------------------
+# train.
+
+
+def test_train_writes_the_run_folder(trained):
+    run_dir, completed = trained
+    names = {path.name for path in run_dir.iterdir()}
+    assert {"config.json", "history.csv", "checkpoints", "frames", "progress.gif", "losses.png",
+            "samples.png", "metrics.json", "tensorboard"} <= names
+
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "mlp" and config["preset"] == "vanilla"
+    # The vanilla preset's settings, resolved.
+    assert config["loss"] == "non_saturating" and config["batch_size"] == 128
+    assert config["learning_rate"] == 0.001 and config["value_range"] == [0.0, 1.0]
+    assert config["steps"] == STEPS and config["seed"] == 0 and config["deterministic"] is False
+    assert set(config["versions"]) == {"python", "tensorflow", "keras", "numpy", "gan_mnist"}
+    assert config["versions"]["tensorflow"] == tf.__version__
+    assert config["command"].startswith("gan-mnist train --model mlp")
+
+    assert history_steps(run_dir) == list(range(1, STEPS + 1))
+    assert checkpoint_step(run_dir) == STEPS
+    assert sorted(path.name for path in (run_dir / "frames").iterdir()) == [
+        f"step_{step:06d}.png" for step in (0, 20, 40, 60)
+    ]
+    assert iio.imread(run_dir / "progress.gif", index=None).shape[0] == 4
+    for picture in ("losses.png", "samples.png"):
+        assert iio.imread(run_dir / picture).ndim == 3
+
+    scores = json.loads((run_dir / "metrics.json").read_text())
+    assert scores["step"] == STEPS and scores["n"] == 200
+    assert {"fid", "kid", "score", "classes_seen", "floor_fid"} <= set(scores)
+    # Sixty steps of a GAN are far from digits; real digits are far closer to the test set.
+    assert scores["fid"] > 5 * scores["floor_fid"]
+
+    assert "step 60/60 (100%)" in completed.stderr
+    assert f"Trained {STEPS} steps" in completed.stdout
+
+
+def test_train_writes_tensorboard_logs(trained):
+    run_dir, _ = trained
+    found = events(run_dir / "tensorboard")
+    history = {name: [] for name in RECORDS}
+    with open(run_dir / "history.csv", newline="") as stream:
+        for row in csv.DictReader(stream):
+            for name in RECORDS:
+                history[name].append(float(row[name]))
+    for name in RECORDS:
+        assert [step for step, _, _ in found[name]] == list(range(1, STEPS + 1))
+        assert {plugin for _, plugin, _ in found[name]} == {"scalars"}
+        np.testing.assert_allclose([float(value) for _, _, value in found[name]], history[name],
+                                   rtol=1e-6)
+    images = found["samples"]
+    assert [step for step, _, _ in images] == [0, 20, 40, 60]
+    step, plugin, tensor = images[-1]
+    assert plugin == "images" and list(tensor[:2]) == [b"118", b"118"]
+    # The last image is the last snapshot frame.
+    image = tf.image.decode_png(tensor[2]).numpy()[..., 0]
+    np.testing.assert_array_equal(image, iio.imread(run_dir / "frames" / "step_000060.png"))
+
+
+def test_train_refuses_a_non_empty_run_folder(trained):
+    run_dir, _ = trained
+    before = (run_dir / "history.csv").read_bytes()
+    completed = gan_mnist(*TRAIN, "--run-dir", str(run_dir))
+    message = assert_one_line_error(completed, code=1)
+    assert "not empty" in message and "--resume" in message
+    assert (run_dir / "history.csv").read_bytes() == before
+
+
+def test_resume_refuses_other_settings(trained):
+    run_dir, _ = trained
+    completed = gan_mnist(*TRAIN, "--run-dir", str(run_dir), "--loss", "least_squares", "--resume")
+    message = assert_one_line_error(completed, code=1)
+    assert "loss 'non_saturating'" in message and "least_squares" in message
+    assert history_steps(run_dir) == list(range(1, STEPS + 1))
+
+
+def test_resume_after_a_killed_run(tmp_path):
+    run_dir = tmp_path / "killed"
+    # Far more steps than the test waits for: the runs are stopped once checkpoints exist.
+    long_run = [
+        "train", "--model", "mlp", "--steps", "1000000", "--snapshot-every", "100",
+        "--checkpoint-every", "20", "--eval-samples", "0", "--run-dir", str(run_dir),
+    ]
+    process = start(*long_run)
+    try:
+        wait_for(lambda: checkpoint_step(run_dir) is not None, process)
+        process.kill()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    killed_at = checkpoint_step(run_dir)
+
+    # The same command with --resume continues; Ctrl-C stops it with a hint on how to go on.
+    process = start(*long_run, "--resume")
+    try:
+        wait_for(lambda: (checkpoint_step(run_dir) or 0) > killed_at, process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    interrupted_at = checkpoint_step(run_dir)
+    last = stderr.strip().splitlines()[-1]
+    assert f"last checkpoint of {run_dir} is step {interrupted_at:,}" in last
+    assert last.endswith("--resume") and "Continue with: gan-mnist train --model mlp" in last
+
+    final = interrupted_at + 40
+    long_run[long_run.index("--steps") + 1] = str(final)
+    completed = gan_mnist(*long_run, "--resume")
+    assert_ok(completed)
+    assert f"continuing from step {interrupted_at:,}" in completed.stdout
+    # One history row per step: the rows written after each checkpoint were dropped.
+    assert history_steps(run_dir) == list(range(1, final + 1))
+    assert checkpoint_step(run_dir) == final
+    frames = sorted(int(path.stem[5:]) for path in (run_dir / "frames").glob("step_*.png"))
+    assert frames[0] == 0 and frames[-1] == final and all(step <= final for step in frames)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["resumed_from"] == [killed_at, interrupted_at] and config["steps"] == final
+
+
+# ---------------------------------------------------------------------------------------------
+# sample and evaluate.
+
+
+def test_sample_writes_arrays_and_grids(trained, tmp_path, capsys):
+    run_dir, _ = trained
+    arrays = tmp_path / "digits.npy"
+    completed = gan_mnist("sample", "--run-dir", str(run_dir), "--n", "5", "--seed", "3",
+                          "--out", str(arrays))
+    assert_ok(completed)
+    assert f"from step {STEPS}" in completed.stdout
+    # The same digits as the restored GAN draws here from the same seed.
+    gan, _, step = cli.load_run(run_dir)
+    assert step == STEPS
+    images = np.load(arrays)
+    assert images.shape == (5, 28, 28, 1)
+    np.testing.assert_allclose(images, gan.generate(5, seed=3), atol=1e-6)
+    assert not np.allclose(images, gan.generate(5, seed=4), atol=1e-3)
+
+    grid = tmp_path / "grid.png"
+    assert cli.main(["sample", "--run-dir", str(run_dir), "--n", "10", "--out", str(grid)]) == 0
+    assert iio.imread(grid).ndim == 3
+
+
+def test_evaluate_prints_the_metrics_as_json(trained):
+    run_dir, _ = trained
+    completed = gan_mnist("evaluate", "--run-dir", str(run_dir), "--n", "200")
+    assert_ok(completed)
+    scores = json.loads(completed.stdout)
+    assert scores["step"] == STEPS and scores["n"] == 200
+    # The same samples and reference as train's metrics.json, so the same numbers.
+    written = json.loads((run_dir / "metrics.json").read_text())
+    for name in ("fid", "kid", "score", "classes_seen", "floor_fid"):
+        assert scores[name] == pytest.approx(written[name], rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings, errors and help, in-process.
+
+
+def parse_settings(*arguments):
+    return cli.resolve_settings(cli.build_parser().parse_args(["train", *arguments]))
+
+
+def test_settings_default_to_the_model_s_preset():
+    mlp = parse_settings("--model", "mlp")
+    assert (mlp["preset"], mlp["loss"], mlp["steps"], mlp["batch_size"]) == (
+        "vanilla", "non_saturating", 100_000, 128
+    )
+    assert mlp["run_dir"] == str(Path("runs") / "mlp-vanilla-non_saturating-seed0")
+    dcgan = parse_settings("--model", "dcgan", "--seed", "7")
+    assert (dcgan["preset"], dcgan["learning_rate"], dcgan["beta_1"]) == ("recommended", 2e-4, 0.5)
+    assert dcgan["run_dir"].endswith("dcgan-recommended-non_saturating-seed7")
+    # About 20 snapshots and 10 checkpoints at round intervals.
+    assert (dcgan["snapshot_every"], dcgan["checkpoint_every"]) == (200, 500)
+
+
+def test_epochs_count_passes_over_the_training_set():
+    assert parse_settings("--model", "dcgan", "--epochs", "3")["steps"] == 3 * (60_000 // 64)
+    assert parse_settings("--model", "mlp", "--epochs", "2", "--batch-size", "100")["steps"] == 1200
+
+
+def test_label_smoothing_follows_the_loss():
+    assert parse_settings("--model", "mlp", "--preset", "leaky")["label_smoothing"] == 0.1
+    # The leaky preset smooths labels, which the hinge loss does not take.
+    assert parse_settings("--model", "mlp", "--preset", "leaky", "--loss", "hinge")[
+        "label_smoothing"] == 0.0
+
+
+def test_round_intervals():
+    assert [cli._round_interval(value) for value in (0.4, 1, 3, 7, 10, 150, 499, 5000)] == [
+        1, 1, 2, 5, 10, 100, 200, 5000
+    ]
+
+
+def test_repair_history_drops_a_row_cut_short(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_bytes(b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n3,0.")
+    cli.repair_history(path)
+    assert path.read_bytes() == b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n"
+    cli.repair_history(path)
+    assert path.read_bytes() == b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n"
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        ([], "required: COMMAND"),
+        (["fit"], "invalid choice: 'fit'"),
+        (["train"], "required: --model"),
+        (["train", "--model", "gan"], "invalid choice: 'gan'"),
+        (["train", "--model", "mlp", "--preset", "classic"], "not a preset of --model mlp"),
+        (["train", "--model", "mlp", "--steps", "0"], "--steps: expected an integer of at least 1"),
+        (["train", "--model", "mlp", "--steps", "10", "--epochs", "1"], "not allowed with"),
+        (["train", "--model", "mlp", "--label-smoothing", "1"], "--label-smoothing"),
+        (["train", "--model", "mlp", "--loss", "hinge", "--label-smoothing", "0.1"], "hinge"),
+        (["train", "--model", "dcgan", "--jit", "--deterministic"], "--deterministic"),
+        (["train", "--model", "mlp", "--batch-size", "60001"], "at most 60,000"),
+        (["train", "--model", "mlp", "--eval-samples", "20000"], "--eval-samples"),
+        (["sample", "--run-dir", "runs/x"], "required: --out"),
+        (["sample", "--run-dir", "runs/x", "--out", "digits.jpg"], ".png"),
+        (["evaluate", "--run-dir", "runs/x", "--n", "1"], "--n"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(arguments, expected, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(arguments)
+    assert exit.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gan-mnist") and expected in lines[0]
+    assert captured.out == ""
+
+
+def test_missing_run_folder_is_one_line(tmp_path, capsys):
+    assert cli.main(["evaluate", "--run-dir", str(tmp_path / "none")]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: No config.json")
+
+
+def test_bad_arguments_in_a_subprocess_end_without_a_traceback(tmp_path):
+    completed = gan_mnist("sample", "--run-dir", str(tmp_path), "--out", str(tmp_path / "x.png"))
+    assert "not a run folder" in assert_one_line_error(completed, code=1)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_each_command(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main([command, "--help"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: gan-mnist {command} ")
+
+
+def test_console_script_is_declared():
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    script = next((entry for entry in scripts if entry.name == "gan-mnist"), None)
+    if script is None:
+        pytest.skip("gan_mnist is not installed, so its console script is not either")
+    assert script.value == "gan_mnist.cli:main" and script.load() is cli.main
