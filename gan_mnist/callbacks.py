@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_mnist import files
+from gan_mnist import files, visualize
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 FRAME_PATTERN = "step_{step:06d}.png"
@@ -44,34 +44,6 @@ def _check_interval(name, value, allow_none=False):
 
 # ---------------------------------------------------------------------------------------------
 # Snapshots.
-
-
-def to_uint8(images, value_range=(-1.0, 1.0)):
-    """Images in ``value_range`` as uint8 in [0, 255], values outside the range clipped."""
-    low, high = (float(value) for value in value_range)
-    scaled = (np.asarray(images, dtype=np.float64) - low) * (255.0 / (high - low))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
-def tile(images, columns=None, padding=2):
-    """A uint8 batch ``(N, H, W[, 1])`` laid out row by row on white, as one ``(H', W')`` image."""
-    images = np.asarray(images)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    count, height, width = images.shape[:3]
-    columns = columns or math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    canvas = np.full(
-        (rows * height + (rows - 1) * padding, columns * width + (columns - 1) * padding)
-        + images.shape[3:],
-        255,
-        dtype=np.uint8,
-    )
-    for index, image in enumerate(images):
-        top = (index // columns) * (height + padding)
-        left = (index % columns) * (width + padding)
-        canvas[top:top + height, left:left + width] = image
-    return canvas
 
 
 class Snapshots(keras.callbacks.Callback):
@@ -132,7 +104,7 @@ class Snapshots(keras.callbacks.Callback):
         images = keras.ops.convert_to_numpy(self.model.generator(self.latents, training=False))
         if not np.all(np.isfinite(images)):
             return None
-        grid = tile(to_uint8(images, self.value_range), self.columns)
+        grid = visualize.tile_images(images, cols=self.columns, value_range=self.value_range)
         path = files.write_atomically(
             self.directory / FRAME_PATTERN.format(step=step),
             lambda temporary: iio.imwrite(temporary, grid, extension=".png"),

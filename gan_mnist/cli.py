@@ -210,7 +210,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         images = keras.ops.convert_to_numpy(self.model.generator(self.latents, training=False))
         if not np.all(np.isfinite(images)):
             return
-        grid = callbacks.tile(callbacks.to_uint8(images, self.value_range))
+        grid = visualize.tile_images(images, value_range=self.value_range)
         # The image plugin's tensor: width, height, then the PNG-encoded images.
         tensor = tf.stack([
             tf.constant(str(grid.shape[1])),

@@ -20,7 +20,6 @@ in ``evaluator.json``). Retrain them with ``python -m gan_mnist.metrics train-ev
 """
 
 import argparse
-import hashlib
 import json
 import math
 import platform
@@ -32,7 +31,7 @@ import keras
 import numpy as np
 
 from gan_mnist import config, files
-from gan_mnist.data import load_mnist
+from gan_mnist.data import load_mnist, sha256
 from gan_mnist.seeding import set_seed
 
 EVALUATOR_PATH = config.PACKAGE_DIR / "evaluator.keras"
@@ -579,14 +578,6 @@ def evaluate(
 # Training the evaluator.
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 
 
 def train_evaluator(
@@ -660,7 +651,7 @@ def train_evaluator(
     record = dict(
         test_accuracy=accuracy,
         test_errors=int(np.sum(logits.argmax(axis=1) != test_labels)),
-        sha256=_sha256(path),
+        sha256=sha256(path),
         parameters=int(shipped.count_params()),
         features_layer=FEATURES_LAYER,
         settings=dict(EVALUATOR_SETTINGS, seed=seed, epochs=epochs, batch_size=batch_size),

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from gan_mnist import callbacks, models, training
+from gan_mnist import callbacks, models, training, visualize
 
 
 class FakeGAN:
@@ -35,25 +35,6 @@ def tiny_gan(seed=0):
     generator = models.mlp_generator(latent_dim=8, hidden_units=8, preset="leaky")
     discriminator = models.mlp_discriminator(hidden_units=8, preset="leaky")
     return training.GAN(generator, discriminator, seed=seed)
-
-
-def test_to_uint8_maps_the_value_range_to_grey_levels():
-    images = np.array([-1.0, -0.5, 0.0, 1.0, 3.0])
-    expected = np.clip(np.rint((images + 1.0) * 127.5), 0, 255)
-    assert callbacks.to_uint8(images).tolist() == expected.tolist() == [0, 64, 128, 255, 255]
-    assert callbacks.to_uint8(np.array([0.0, 0.5, 1.0]), (0, 1)).tolist() == [0, 128, 255]
-
-
-def test_tile_lays_images_out_row_by_row_on_white():
-    images = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3, 1)
-    grid = callbacks.tile(images, columns=3, padding=1)
-    assert grid.shape == (2 * 2 + 1, 3 * 3 + 2)
-    for index in range(5):
-        top, left = (index // 3) * 3, (index % 3) * 4
-        assert np.array_equal(grid[top:top + 2, left:left + 3], images[index, ..., 0])
-    assert np.all(grid[2, :] == 255) and np.all(grid[:, 3] == 255)
-    assert np.all(grid[3:, 8:] == 255)  # The sixth cell is empty.
-    assert callbacks.tile(np.zeros((16, 28, 28), np.uint8)).shape == (4 * 28 + 6, 4 * 28 + 6)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
@@ -110,7 +91,7 @@ def test_snapshots_save_the_fixed_latent_batch_as_a_grid(tmp_path):
     snapshots.on_train_begin()
     assert [path.name for path in snapshots.paths] == ["step_000000.png"]
     frame = iio.imread(snapshots.paths[0])
-    expected = callbacks.tile(callbacks.to_uint8(gan.generate(16, seed=3)))
+    expected = visualize.tile_images(gan.generate(16, seed=3), value_range=(-1.0, 1.0))
     assert frame.shape == (4 * 28 + 6, 4 * 28 + 6)
     assert np.array_equal(frame, expected)
     assert not list((tmp_path / "frames").glob(".*"))  # No temporary files left behind.
