@@ -210,6 +210,18 @@ def _check_features(features, argument):
     return features
 
 
+def _check_feature_pair(features, reference_features):
+    """Both feature sets as float64 ``(samples, dims)`` with the same number of dimensions."""
+    features = _check_features(features, "features")
+    reference_features = _check_features(reference_features, "reference_features")
+    if features.shape[1] != reference_features.shape[1]:
+        raise ValueError(
+            f"The feature sets have {features.shape[1]} and {reference_features.shape[1]} "
+            "dimensions; they must match."
+        )
+    return features, reference_features
+
+
 def _symmetric_sqrt(matrix):
     """Square root of a symmetric positive semi-definite matrix by eigen-decomposition."""
     eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
@@ -242,13 +254,7 @@ def frechet_distance_from_statistics(mean, covariance, reference_mean, reference
 
 def frechet_distance_from_features(features, reference_features):
     """Frechet distance between Gaussians fitted to two feature sets ``(samples, dims)``."""
-    features = _check_features(features, "features")
-    reference_features = _check_features(reference_features, "reference_features")
-    if features.shape[1] != reference_features.shape[1]:
-        raise ValueError(
-            f"The feature sets have {features.shape[1]} and {reference_features.shape[1]} "
-            "dimensions; they must match."
-        )
+    features, reference_features = _check_feature_pair(features, reference_features)
     return frechet_distance_from_statistics(
         features.mean(axis=0),
         np.cov(features, rowvar=False),
@@ -301,13 +307,7 @@ def kernel_distance_from_features(
     Being unbiased, the estimate averages 0 for two samples of one distribution and can be
     slightly negative.
     """
-    features = _check_features(features, "features")
-    reference_features = _check_features(reference_features, "reference_features")
-    if features.shape[1] != reference_features.shape[1]:
-        raise ValueError(
-            f"The feature sets have {features.shape[1]} and {reference_features.shape[1]} "
-            "dimensions; they must match."
-        )
+    features, reference_features = _check_feature_pair(features, reference_features)
     for argument, value in (("subsets", subsets), ("subset_size", subset_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{argument} must be a positive integer, got {value!r}.")
