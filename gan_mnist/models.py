@@ -318,6 +318,10 @@ def dcgan_generator(
     G (128, 64) / D (64, 128), 4x4 kernels    50.0 / 46.1  786          33.7
     classic preset, for comparison            88 / 88
     ========================================  ===========  ===========  ========
+
+    Measured with the shipped evaluator (``gan_mnist.metrics``, ``benchmarks/quality_at_budget.py``)
+    after 5 minutes on 2 quiet CPU cores: 17,886 steps, classifier score 7.16 (real digits 9.82),
+    all 10 classes, class KL 0.039, Frechet distance 75.6 (real digits 0.61).
     """
     values = _resolve(
         _DCGAN,
