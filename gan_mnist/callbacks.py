@@ -8,6 +8,7 @@ per execution so that every interval falls on an execution boundary.
 """
 
 import csv
+import io
 import json
 import math
 import warnings
@@ -118,14 +119,22 @@ class Snapshots(keras.callbacks.Callback):
 
 
 def read_history(path):
-    """A history file written by ``StepHistory`` as a dict of lists (``step`` as integers)."""
+    """A history file written by ``StepHistory`` as a dict of lists (``step`` as integers).
+
+    A last CSV row cut short (a run killed while appending) is left out, so a resumed run
+    continues a complete history.
+    """
     path = Path(path)
     if path.suffix == ".json":
         with open(path) as stream:
             columns = json.load(stream)
         return {name: list(columns.get(name, [])) for name in COLUMNS}
     with open(path, newline="") as stream:
-        rows = list(csv.DictReader(stream))
+        text = stream.read()
+    if text and not text.endswith("\n"):
+        # A process killed mid-append leaves its last row cut short: drop that row.
+        text = text[: text.rfind("\n") + 1]
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     return {
         name: [int(row[name]) if name == "step" else float(row[name]) for row in rows]
         for name in COLUMNS

@@ -356,17 +356,6 @@ def check_run_dir(run_dir, settings, resume):
     return stored
 
 
-def repair_history(path):
-    """Drop a last row cut short by a killed process, so that the history can be continued."""
-    path = Path(path)
-    if not path.is_file():
-        return
-    text = path.read_bytes()
-    if text and not text.endswith(b"\n"):
-        with open(path, "r+b") as stream:
-            stream.truncate(text.rfind(b"\n") + 1)
-
-
 def _frames(frames_dir):
     """The run's snapshot files in step order, thinned to at most ``MAX_GIF_FRAMES``."""
     frames = sorted(
@@ -440,7 +429,6 @@ def _train(arguments):
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     files.write_text(run_dir / "config.json", json.dumps(config, indent=2) + "\n")
-    repair_history(run_dir / "history.csv")
 
     seeding.set_seed(settings["seed"], deterministic=settings["deterministic"])
     generator, discriminator = models.build(settings["preset"])

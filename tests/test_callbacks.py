@@ -158,3 +158,11 @@ def test_make_checkpoint_holds_what_resuming_needs():
     for name in ("generator", "discriminator", "d_optimizer", "g_optimizer", "step", "random_seed"):
         assert hasattr(checkpoint, name)
     assert isinstance(checkpoint.generator, keras.Model)
+
+
+def test_read_history_drops_a_row_cut_short(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_bytes(b"step,d_loss,g_loss,d_real,d_fake\r\n1,0.5,0.6,0.7,0.3\r\n2,0.4,0.6,0.7,0.3\r\n3,0.")
+    history = callbacks.read_history(path)
+    assert history["step"] == [1, 2]
+    assert history["d_loss"] == [0.5, 0.4]

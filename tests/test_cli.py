@@ -303,15 +303,6 @@ def test_round_intervals():
     ]
 
 
-def test_repair_history_drops_a_row_cut_short(tmp_path):
-    path = tmp_path / "history.csv"
-    path.write_bytes(b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n3,0.")
-    cli.repair_history(path)
-    assert path.read_bytes() == b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n"
-    cli.repair_history(path)
-    assert path.read_bytes() == b"step,d_loss\r\n1,0.5\r\n2,0.4\r\n"
-
-
 @pytest.mark.parametrize(
     "arguments, expected",
     [
