@@ -18,9 +18,8 @@ import sys
 import time
 
 import keras
-import numpy as np
 
-from gan_mnist import losses, metrics, models, training, visualize
+from gan_mnist import losses, metrics, models, training
 from gan_mnist.data import load_mnist
 from gan_mnist.seeding import set_seed
 
@@ -51,10 +50,9 @@ def widths(text):
 
 
 def score(generator, seed):
-    latents = np.random.default_rng(seed).standard_normal((SAMPLES, generator.input_shape[-1]))
-    images = keras.ops.convert_to_numpy(generator(latents.astype("float32"), training=False))
-    digits = visualize.to_uint8(images, value_range=(-1.0, 1.0)).reshape(SAMPLES, 28, 28)
-    result = metrics.evaluate(digits, n=SAMPLES)
+    result = metrics.evaluate(
+        generator, n=SAMPLES, seed=seed, latent="normal", value_range=(-1.0, 1.0)
+    )
     return {key: round(float(result[key]), 3) for key in KEYS}
 
 
