@@ -19,7 +19,8 @@ import time
 
 import keras
 
-from gan_mnist import losses, metrics, models, training
+from gan_mnist import RunConfig, evaluator, losses, metrics, models
+from gan_mnist.gan import GAN
 from gan_mnist.data import load_mnist
 from gan_mnist.seeding import set_seed
 
@@ -28,7 +29,7 @@ CHUNK_SECONDS = 15.0
 KEYS = ("fid", "kid", "score", "class_kl", "classes_seen")
 
 
-class AveragedGAN(training.GAN):
+class AveragedGAN(GAN):
     """A GAN that also keeps an exponential moving average of its generator's weights."""
 
     def __init__(self, generator, discriminator, decay, **options):
@@ -57,15 +58,15 @@ def score(generator, seed):
 
 
 def main(argv=None):
-    preset = models.preset_settings("recommended")
+    preset = RunConfig.from_preset("recommended")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--at", default="2.5", help="minutes at which to measure, e.g. 5,10,15")
-    parser.add_argument("--learning-rate", type=float, default=preset["learning_rate"])
+    parser.add_argument("--learning-rate", type=float, default=preset.g_learning_rate)
     parser.add_argument("--discriminator-learning-rate", type=float, default=None,
                         help="default: --learning-rate")
-    parser.add_argument("--beta-1", type=float, default=preset["beta_1"])
-    parser.add_argument("--batch-size", type=int, default=preset["batch_size"])
-    parser.add_argument("--loss", default=preset["loss"], choices=losses.NAMES)
+    parser.add_argument("--beta-1", type=float, default=preset.g_beta_1)
+    parser.add_argument("--batch-size", type=int, default=preset.batch_size)
+    parser.add_argument("--loss", default=preset.loss, choices=losses.NAMES)
     parser.add_argument("--kernel-size", type=int, default=None)
     parser.add_argument("--generator-filters", type=widths, default=None, help="e.g. 64,32")
     parser.add_argument("--discriminator-filters", type=widths, default=None, help="e.g. 32,64")
@@ -74,7 +75,7 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     times = sorted(float(minutes) * 60.0 for minutes in arguments.at.split(","))
 
-    metrics.load_evaluator()
+    evaluator.load_evaluator()
     set_seed(arguments.seed, deterministic=False)
     images, _ = load_mnist("train")
     generator = models.dcgan_generator(

@@ -21,13 +21,12 @@ import json
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import keras
 import numpy as np
 
-from gan_mnist import losses, metrics, models, training, visualize
+from gan_mnist import RunConfig, build_gan, evaluator, files, metrics, models, visualize
+from gan_mnist import images as images_module
 from gan_mnist.config import runs_dir
 from gan_mnist.data import load_mnist
 from gan_mnist.seeding import set_seed
@@ -42,32 +41,12 @@ GRID_SIDE = 8
 TARGETS = dict(min_score=9.0, classes_seen=10, max_class_kl=0.05, max_fid_ratio=10.0)
 
 
-def build_gan(preset, seed):
-    """A compiled ``training.GAN`` with the preset's networks, noise, loss and Adam settings."""
-    settings = models.preset_settings(preset)
-    generator, discriminator = models.build(preset)
-    gan = training.GAN(generator, discriminator, latent=settings["latent"], seed=seed)
-
-    def adam():
-        return keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
-
-    loss = losses.get(settings["loss"], label_smoothing=settings["label_smoothing"])
-    gan.compile(adam(), adam(), loss=loss)
-    return gan, settings
-
-
-def train_for(gan, settings, images, budget_seconds, start):
+def train_for(gan, config, images, budget_seconds, start):
     """Train in chunks until the budget measured from ``start`` is spent; return the steps."""
     steps, chunk = 0, FIRST_CHUNK_STEPS
     while chunk > 0:
         chunk_start = time.perf_counter()
-        gan.fit(
-            images,
-            batch_size=settings["batch_size"],
-            steps_per_epoch=chunk,
-            value_range=settings["value_range"],
-            verbose=0,
-        )
+        gan.fit(images, batch_size=config.batch_size, steps_per_epoch=chunk, verbose=0)
         steps += chunk
         now = time.perf_counter()
         seconds_per_step = (now - chunk_start) / chunk
@@ -91,20 +70,6 @@ def targets_met(result):
     )
 
 
-def save_samples(samples, path):
-    """Save uint8 samples as .npy through a temporary file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.part-{uuid.uuid4().hex}.npy")
-    try:
-        np.save(temporary, samples, allow_pickle=False)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    return path
-
-
 def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None):
     """Train for ``minutes``, evaluate, write the grid (and samples); return the result dict."""
     preset = preset or DEFAULT_PRESETS[model]
@@ -116,18 +81,19 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None):
         raise ValueError(f"--minutes must be positive, got {minutes}.")
     if samples_out is not None and Path(samples_out).suffix != ".npy":
         raise ValueError(f"--samples-out must name a .npy file, got {samples_out}.")
-    metrics.load_evaluator()  # Fails now, not after the training, when the weights are missing.
+    evaluator.load_evaluator()  # Fails now, not after the training, when the weights are missing.
     set_seed(seed, deterministic=False)
     images, _ = load_mnist("train")
 
     start = time.perf_counter()
-    gan, settings = build_gan(preset, seed)
-    steps = train_for(gan, settings, images, minutes * 60.0, start)
+    config = RunConfig.from_preset(preset, seed=seed, deterministic=False)
+    gan = build_gan(config)
+    steps = train_for(gan, config, images, minutes * 60.0, start)
     train_seconds = time.perf_counter() - start
 
     evaluate_start = time.perf_counter()
     generated = gan.generate(SAMPLES, seed=seed)
-    samples = visualize.to_uint8(generated, value_range=settings["value_range"])
+    samples = images_module.to_uint8(generated, value_range=gan.value_range)
     samples = samples.reshape(SAMPLES, 28, 28)
     scores = metrics.evaluate(samples, n=SAMPLES)
     evaluate_seconds = time.perf_counter() - evaluate_start
@@ -141,7 +107,7 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None):
         cols=GRID_SIDE,
         title=f"{preset} after {minutes:g} min ({steps:,} steps)",
     )
-    images_seen = steps * settings["batch_size"]
+    images_seen = steps * config.batch_size
     result = dict(
         model=model,
         preset=preset,
@@ -149,7 +115,7 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None):
         budget_seconds=minutes * 60.0,
         train_seconds=round(train_seconds, 1),
         steps=steps,
-        batch_size=settings["batch_size"],
+        batch_size=config.batch_size,
         images_seen=images_seen,
         images_per_second=round(images_seen / train_seconds, 1),
         evaluate_seconds=round(evaluate_seconds, 1),
@@ -158,7 +124,9 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None):
     )
     result["targets_met"] = targets_met(result)
     result["grid"] = str(grid)
-    result["samples"] = str(save_samples(samples, samples_out)) if samples_out else None
+    if samples_out:
+        files.write_atomically(samples_out, lambda temporary: np.save(temporary, samples))
+    result["samples"] = str(samples_out) if samples_out else None
     return result
 
 

@@ -31,20 +31,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_mnist import data, losses, models, seeding, training  # noqa: E402
+from gan_mnist import RunConfig, build_gan, data, losses, models, seeding  # noqa: E402
 
 
 def plain_loop(preset, images, batch_size):
     """A plain ``@tf.function`` training step and a function running it ``n`` times."""
-    settings = models.preset_settings(preset)
+    config = RunConfig.from_preset(preset)
     generator, discriminator = models.build(preset)
-    d_optimizer = keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
-    g_optimizer = keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
-    loss = losses.get(settings["loss"])
-    latent_shape = [batch_size, settings["latent_dim"]]
+    d_optimizer = keras.optimizers.Adam(config.d_learning_rate, beta_1=config.d_beta_1)
+    g_optimizer = keras.optimizers.Adam(config.g_learning_rate, beta_1=config.g_beta_1)
+    loss = losses.get(config.loss)
+    latent_shape = [batch_size, config.latent_dim]
 
     def noise():
-        if settings["latent"] == "uniform":
+        if config.latent == "uniform":
             return tf.random.uniform(latent_shape, -1.0, 1.0)
         return tf.random.normal(latent_shape)
 
@@ -64,7 +64,7 @@ def plain_loop(preset, images, batch_size):
         g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))
         return d_loss, g_loss
 
-    batches = iter(data.make_dataset(images, batch_size, settings["value_range"], seed=0))
+    batches = iter(data.make_dataset(images, batch_size, config.value_range, seed=0))
 
     def run(steps):
         for _ in range(steps):
@@ -75,18 +75,11 @@ def plain_loop(preset, images, batch_size):
 
 
 def gan_fit(preset, images, batch_size):
-    """A compiled ``GAN`` with default settings and a function training it ``n`` steps."""
-    settings = models.preset_settings(preset)
-    gan = training.GAN(*models.build(preset), latent=settings["latent"], seed=0)
-    gan.compile(
-        keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"]),
-        keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"]),
-        loss=settings["loss"],
-    )
+    """The preset's compiled ``GAN`` (``build_gan``) and a function training it ``n`` steps."""
+    gan = build_gan(RunConfig.from_preset(preset))
 
     def run(steps):
-        gan.fit(images, batch_size=batch_size, steps_per_epoch=steps, verbose=0,
-                value_range=settings["value_range"])
+        gan.fit(images, batch_size=batch_size, steps_per_epoch=steps, verbose=0)
 
     return run
 

@@ -182,6 +182,26 @@ def scale_images(images, value_range=(-1.0, 1.0)):
     return (images.astype(np.float32) * np.float32((high - low) / 255.0) + np.float32(low))
 
 
+def training_images(images, value_range, image_shape=(IMAGE_SIDE, IMAGE_SIDE, 1)):
+    """Training images as float32 ``(N, *image_shape)``: uint8 digits scaled, floats kept."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = scale_images(images, value_range)
+    elif not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"Expected uint8 digits (as load_mnist returns them) or float images, got "
+            f"dtype {images.dtype}."
+        )
+    if images.ndim == len(image_shape) and image_shape[-1] == 1:
+        images = images[..., np.newaxis]
+    if images.shape[1:] != tuple(image_shape) or not len(images):
+        raise ValueError(
+            f"Expected images of shape (N, {', '.join(map(str, image_shape))}) with "
+            f"N > 0 for this generator and discriminator, got {images.shape}."
+        )
+    return images.astype(np.float32, copy=False)
+
+
 def make_dataset(images, batch_size, value_range=(-1.0, 1.0), shuffle=True, seed=None, repeat=True):
     """A ``tf.data`` pipeline of image batches for training.
 

@@ -1,8 +1,8 @@
-"""Measuring GANs on MNIST: an evaluator network and the standard sample-quality metrics.
+"""Measuring GANs on MNIST: the standard sample-quality metrics, on the evaluator's outputs.
 
 The classic write-ups end by asking how to judge a GAN. This module answers with the metrics
-of the literature, computed offline with a small MNIST classifier (the "evaluator") trained in
-this project instead of downloaded Inception weights:
+of the literature, computed offline on the features and logits of ``gan_mnist.evaluator`` (a
+small MNIST classifier trained in this project) instead of downloaded Inception weights:
 
 - ``frechet_distance``: the Frechet distance between Gaussians fitted to evaluator features of
   generated and real digits (FID, Heusel et al., 2017, "GANs Trained by a Two Time-Scale Update
@@ -15,40 +15,17 @@ this project instead of downloaded Inception weights:
   the number of classes seen (mode dropping, as in Srivastava et al., 2017, "VEEGAN").
 - ``evaluate``: all of them at once, next to the same numbers for real digits (the "floor").
 
-The evaluator's weights ship inside the package (``evaluator.keras``, with its test accuracy
-in ``evaluator.json``). Retrain them with ``python -m gan_mnist.metrics train-evaluator``.
+Images are taken as ``gan_mnist.evaluator.prepare_images`` takes them; ``gan-mnist evaluate``
+scores a run or a ``.npy`` file of images from the command line.
 """
-
-import argparse
-import json
-import math
-import platform
-import sys
-import time
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from gan_mnist import config, files
-from gan_mnist.data import load_mnist, sha256
-from gan_mnist.seeding import set_seed
-
-EVALUATOR_PATH = config.PACKAGE_DIR / "evaluator.keras"
-EVALUATOR_RECORD_PATH = config.PACKAGE_DIR / "evaluator.json"
-FEATURES_LAYER = "features"
-IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-MIN_ACCURACY = 0.992
-
-# Training settings of the shipped evaluator (see `train_evaluator`).
-EVALUATOR_SETTINGS = dict(
-    seed=0,
-    epochs=5,
-    batch_size=128,
-    learning_rate=0.001,
-    translation=0.08,
-)
+from gan_mnist import evaluator, latent as latent_noise
+from gan_mnist.data import load_mnist
+from gan_mnist.evaluator import NUM_CLASSES
+from gan_mnist.images import parse_range, to_unit
 
 # A class counts as "seen" when its share of the samples is at least this fraction of its
 # share of the real digits: about 1% of the samples on MNIST, far above the evaluator's own
@@ -58,162 +35,33 @@ SEEN_FRACTION = 0.1
 # Added to the reference histogram before the KL divergence, so that a reference without
 # some class (say a one-digit reference) still gives a finite number.
 HISTOGRAM_EPSILON = 1e-6
-# Floats may stray this far outside their range (rounding in a tanh or sigmoid) and are clipped.
-RANGE_TOLERANCE = 1e-3
 # The reference images and the floor's train images are drawn with this seed, so every call of
 # `evaluate` at the same `n` compares against the same real digits.
 REFERENCE_SEED = 0
-LATENT_DISTRIBUTIONS = ("uniform", "normal")
 REFERENCES = ("test", "train")
 MAX_SAMPLES = 10_000
 
-_EVALUATORS = {}
-_FEATURE_MODELS = {}
 _REFERENCES = {}
 _LABELS = {}
-
-
-# Images.
-
-
-def to_unit_range(images, value_range=None):
-    """Images as float32 ``(N, 28, 28, 1)`` in [0, 1].
-
-    Accepts uint8 (0..255) or floats in [0, 1] or [-1, 1], shaped ``(N, 28, 28)`` or
-    ``(N, 28, 28, 1)``. The range of floats is read from the values (any negative value means
-    [-1, 1]) unless ``value_range`` is given as ``(0, 1)`` or ``(-1, 1)``.
-    """
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE or len(images) == 0:
-        raise ValueError(
-            f"Expected a non-empty batch of images shaped (N, 28, 28) or (N, 28, 28, 1), got "
-            f"shape {images.shape}. Fix: reshape single images with images[None] and flat "
-            "vectors with images.reshape(-1, 28, 28)."
-        )
-    if images.dtype == np.uint8:
-        if value_range is not None:
-            raise ValueError("value_range applies to float images; uint8 images are 0..255.")
-        return images.astype(np.float32) / np.float32(255.0)
-    if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(
-            f"Expected uint8 or float images, got dtype {images.dtype}. Fix: convert 0..255 "
-            "integers with images.astype(np.uint8)."
-        )
-    images = images.astype(np.float32)
-    if not np.all(np.isfinite(images)):
-        raise ValueError("The images hold NaN or infinite values; the generator has diverged.")
-    low, high = float(images.min()), float(images.max())
-    if value_range is None:
-        value_range = (-1.0, 1.0) if low < 0 else (0.0, 1.0)
-    value_range = tuple(float(v) for v in value_range)
-    if value_range not in ((0.0, 1.0), (-1.0, 1.0)):
-        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}.")
-    if low < value_range[0] - RANGE_TOLERANCE or high > value_range[1] + RANGE_TOLERANCE:
-        raise ValueError(
-            f"Float images must lie in [0, 1] or [-1, 1]; these span [{low:.4g}, {high:.4g}]. "
-            "Fix: pass 0..255 pixels as uint8, or rescale the images."
-        )
-    images = np.clip(images, *value_range)
-    if value_range[0] < 0:
-        images = (images + np.float32(1.0)) * np.float32(0.5)
-    return images
-
-
-# The evaluator.
-
-
-def build_evaluator(name="evaluator"):
-    """The evaluator network: images ``(N, 28, 28, 1)`` in [0, 1] to 10 class logits.
-
-    Two blocks of two 3x3 convolutions (32, then 64 filters, each with batch norm and ReLU)
-    and 2x2 max pooling, then the 128-unit ReLU layer named ``"features"`` whose activations
-    the distances compare, dropout and a 10-unit logit layer; about 200,000 parameters.
-    """
-    images = keras.Input(shape=IMAGE_SHAPE, name="image")
-    x = images
-    for block, filters in enumerate((32, 64), start=1):
-        for index in (1, 2):
-            layer = f"conv_{block}_{index}"
-            x = keras.layers.Conv2D(filters, 3, use_bias=False, name=layer)(x)
-            x = keras.layers.BatchNormalization(name=f"{layer}_batch_norm")(x)
-            x = keras.layers.ReLU(name=f"{layer}_relu")(x)
-        x = keras.layers.MaxPooling2D(name=f"pool_{block}")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(0.25, name="flatten_dropout")(x)
-    x = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
-    x = keras.layers.Dropout(0.5, name="features_dropout")(x)
-    logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
-    return keras.Model(images, logits, name=name)
-
-
-def load_evaluator(path=None):
-    """The shipped evaluator (cached per process): images in [0, 1] to 10 logits.
-
-    Loaded with Keras' safe mode. Raises ``FileNotFoundError`` when the weights are missing;
-    they are never retrained silently.
-    """
-    path = Path(path) if path is not None else EVALUATOR_PATH
-    key = str(path.resolve())
-    if key not in _EVALUATORS:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"The evaluator weights {path} are missing. Fix: train them (a few minutes on "
-                "a CPU) with `python -m gan_mnist.metrics train-evaluator`, or restore the "
-                "file from the repository."
-            )
-        _EVALUATORS[key] = keras.saving.load_model(path, compile=False, safe_mode=True)
-    return _EVALUATORS[key]
-
-
-def _feature_model(evaluator):
-    """A model giving the evaluator's features and logits in one pass (cached per evaluator)."""
-    if id(evaluator) not in _FEATURE_MODELS:
-        features = evaluator.get_layer(FEATURES_LAYER).output
-        _FEATURE_MODELS[id(evaluator)] = (
-            evaluator,
-            keras.Model(evaluator.input, [features, evaluator.output]),
-        )
-    return _FEATURE_MODELS[id(evaluator)][1]
-
-
-def features_and_logits(images, batch_size=1000, value_range=None, evaluator=None):
-    """Evaluator features ``(N, 128)`` and logits ``(N, 10)`` of images, as float32 arrays.
-
-    Images are converted with ``to_unit_range`` and run through the evaluator in batches.
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    images = to_unit_range(images, value_range)
-    model = _feature_model(evaluator if evaluator is not None else load_evaluator())
-    features, logits = [], []
-    for start in range(0, len(images), batch_size):
-        batch_features, batch_logits = model.predict_on_batch(images[start : start + batch_size])
-        features.append(batch_features)
-        logits.append(batch_logits)
-    return np.concatenate(features), np.concatenate(logits)
 
 
 # Frechet distance.
 
 
-def _check_features(features, argument):
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2 or len(features) < 2:
-        raise ValueError(
-            f"{argument} must be a 2-D array (samples, features) with at least 2 samples, "
-            f"got shape {features.shape}."
-        )
-    if not np.all(np.isfinite(features)):
-        raise ValueError(f"{argument} holds NaN or infinite values.")
-    return features
-
-
 def _check_feature_pair(features, reference_features):
     """Both feature sets as float64 ``(samples, dims)`` with the same number of dimensions."""
-    features = _check_features(features, "features")
-    reference_features = _check_features(reference_features, "reference_features")
+    checked = []
+    for argument, values in (("features", features), ("reference_features", reference_features)):
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or len(values) < 2:
+            raise ValueError(
+                f"{argument} must be a 2-D array (samples, features) with at least 2 samples, "
+                f"got shape {values.shape}."
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{argument} holds NaN or infinite values.")
+        checked.append(values)
+    features, reference_features = checked
     if features.shape[1] != reference_features.shape[1]:
         raise ValueError(
             f"The feature sets have {features.shape[1]} and {reference_features.shape[1]} "
@@ -243,12 +91,8 @@ def frechet_distance_from_statistics(mean, covariance, reference_mean, reference
     product = root @ reference_covariance @ root
     product_eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
     trace_of_root = np.sqrt(np.clip(product_eigenvalues, 0, None)).sum()
-    distance = (
-        np.sum((mean - reference_mean) ** 2)
-        + np.trace(covariance)
-        + np.trace(reference_covariance)
-        - 2 * trace_of_root
-    )
+    distance = np.sum((mean - reference_mean) ** 2) + np.trace(covariance)
+    distance = distance + np.trace(reference_covariance) - 2 * trace_of_root
     return float(max(distance, 0.0))
 
 
@@ -256,22 +100,24 @@ def frechet_distance_from_features(features, reference_features):
     """Frechet distance between Gaussians fitted to two feature sets ``(samples, dims)``."""
     features, reference_features = _check_feature_pair(features, reference_features)
     return frechet_distance_from_statistics(
-        features.mean(axis=0),
-        np.cov(features, rowvar=False),
-        reference_features.mean(axis=0),
-        np.cov(reference_features, rowvar=False),
+        features.mean(axis=0), np.cov(features, rowvar=False),
+        reference_features.mean(axis=0), np.cov(reference_features, rowvar=False),
     )
+
+
+def _feature_sets(images, reference, batch_size):
+    """The evaluator features of two image sets."""
+    image_sets = (images, reference)
+    return [evaluator.features_and_logits(image_set, batch_size)[0] for image_set in image_sets]
 
 
 def frechet_distance(images, reference, batch_size=1000):
     """FID-style distance between two image sets, on the evaluator's 128 ``features``.
 
-    Both arguments take images as ``to_unit_range`` does. Lower is better; two samples of real
-    digits score near ``evaluate``'s ``floor_fid``, which shrinks as the samples grow.
+    Lower is better; two samples of real digits score near ``evaluate``'s ``floor_fid``, which
+    shrinks as the samples grow.
     """
-    features, _ = features_and_logits(images, batch_size)
-    reference_features, _ = features_and_logits(reference, batch_size)
-    return frechet_distance_from_features(features, reference_features)
+    return frechet_distance_from_features(*_feature_sets(images, reference, batch_size))
 
 
 # Kernel distance.
@@ -314,8 +160,9 @@ def kernel_distance_from_features(
     size = min(subset_size, min(len(features), len(reference_features)) // 2)
     if size < 2:
         raise ValueError(
-            f"KID needs subsets of at least 2 samples drawn from at most half of each set; got "
-            f"subset_size={subset_size} with {len(features)} and {len(reference_features)} samples."
+            "KID needs subsets of at least 2 samples drawn from at most half of each set; got "
+            f"subset_size={subset_size} with {len(features)} and {len(reference_features)} "
+            "samples."
         )
     generator = np.random.default_rng(seed)
     estimates = np.empty(subsets)
@@ -331,11 +178,8 @@ def kernel_distance(images, reference, subsets=100, subset_size=1000, seed=0, ba
 
     See ``kernel_distance_from_features`` for the estimator and the meaning of ``kid_std``.
     """
-    features, _ = features_and_logits(images, batch_size)
-    reference_features, _ = features_and_logits(reference, batch_size)
-    return kernel_distance_from_features(
-        features, reference_features, subsets=subsets, subset_size=subset_size, seed=seed
-    )
+    features, reference_features = _feature_sets(images, reference, batch_size)
+    return kernel_distance_from_features(features, reference_features, subsets, subset_size, seed)
 
 
 # Classifier score and class coverage.
@@ -365,7 +209,7 @@ def classifier_score_from_logits(logits):
 
 def classifier_score(images, batch_size=1000):
     """The Inception-score formula with the MNIST evaluator: 1 (one class) to 10 (best)."""
-    _, logits = features_and_logits(images, batch_size)
+    _, logits = evaluator.features_and_logits(images, batch_size)
     return classifier_score_from_logits(logits)
 
 
@@ -421,7 +265,7 @@ def class_coverage(images, reference=None, batch_size=1000):
     while sampling noise at N images is about 9 / (2 N). ``classes_seen`` counts the classes
     whose share is at least ``SEEN_FRACTION`` (a tenth) of their real share.
     """
-    _, logits = features_and_logits(images, batch_size)
+    _, logits = evaluator.features_and_logits(images, batch_size)
     return class_coverage_from_logits(logits, reference)
 
 
@@ -443,84 +287,80 @@ def _pick(split, n):
     return images[np.sort(chosen)]
 
 
+def _scores(features, logits, reference, reference_features, subsets, subset_size, seed):
+    """Every metric of one sample's features and logits against a reference split."""
+    kid, kid_std = kernel_distance_from_features(
+        features, reference_features, subsets, subset_size, seed=seed
+    )
+    coverage = class_coverage_from_logits(logits, _labels(reference))
+    fid = frechet_distance_from_features(features, reference_features)
+    score = classifier_score_from_logits(logits)
+    return dict(fid=fid, kid=kid, kid_std=kid_std, score=score, class_kl=coverage["kl"],
+                classes_seen=coverage["classes_seen"])
+
+
 def _reference(reference, n, batch_size, subsets, subset_size):
     """Features of the reference digits and the real-data floor, cached per process."""
     key = (reference, n, subsets, subset_size)
     if key not in _REFERENCES:
         other = "train" if reference == "test" else "test"
-        reference_features, _ = features_and_logits(_pick(reference, n), batch_size)
-        floor_features, floor_logits = features_and_logits(_pick(other, n), batch_size)
-        floor_kid, floor_kid_std = kernel_distance_from_features(
-            floor_features, reference_features, subsets, subset_size, seed=REFERENCE_SEED
-        )
-        coverage = class_coverage_from_logits(floor_logits, _labels(reference))
-        _REFERENCES[key] = dict(
-            features=reference_features,
-            floor=dict(
-                floor_fid=frechet_distance_from_features(floor_features, reference_features),
-                floor_kid=floor_kid,
-                floor_kid_std=floor_kid_std,
-                floor_score=classifier_score_from_logits(floor_logits),
-                floor_class_kl=coverage["kl"],
-                floor_classes_seen=coverage["classes_seen"],
-            ),
-        )
+        reference_features, _ = evaluator.features_and_logits(_pick(reference, n), batch_size)
+        floor_features, floor_logits = evaluator.features_and_logits(_pick(other, n), batch_size)
+        floor = _scores(floor_features, floor_logits, reference, reference_features, subsets,
+                        subset_size, REFERENCE_SEED)
+        floor = {f"floor_{name}": value for name, value in floor.items()}
+        _REFERENCES[key] = dict(features=reference_features, floor=floor)
     return _REFERENCES[key]
 
 
-def sample(generator, n, seed=0, latent=None, batch_size=1000):
-    """``n`` images from a generator, in the generator's own range.
+def _value_range(generator, value_range):
+    """The range of a generator's images: its own ``value_range`` when it has one."""
+    own = getattr(generator, "value_range", None)
+    given = value_range is not None
+    if own is not None and given and parse_range(value_range) != parse_range(own):
+        raise ValueError(f"value_range={value_range!r} contradicts the generator's own {own!r}.")
+    return own if own is not None else value_range
 
-    ``generator`` is an object with ``generate(n, seed=...)`` (the ``GAN`` class of
-    ``gan_mnist.training``), a ``keras.Model`` from latent vectors to images (then ``latent``
-    names its noise: ``"uniform"`` in [-1, 1] or standard ``"normal"``; the size comes from
-    ``generator.input_shape[-1]``), or a callable ``f(n, seed=seed)`` returning images.
+
+def sample(generator, n, seed=0, latent=None, batch_size=1000, value_range=None):
+    """``n`` images from a generator, as float32 in [0, 1] (the generator's shape kept).
+
+    ``generator`` is an object with ``generate(n, seed=...)`` (the ``GAN`` class, whose
+    ``value_range`` gives its images' range), a ``keras.Model`` from latent vectors to images
+    (then ``latent`` names its noise, one of ``latent.DISTRIBUTIONS``; the size comes from
+    ``generator.input_shape[-1]``), or a callable ``f(n, seed=seed)`` returning images. Without
+    a ``value_range`` of the generator's own, ``value_range`` or the values give the range.
     """
+    value_range = _value_range(generator, value_range)
     if hasattr(generator, "generate"):
-        return np.asarray(generator.generate(n, seed=seed))
-    if isinstance(generator, keras.Model):
-        if latent not in LATENT_DISTRIBUTIONS:
+        images = generator.generate(n, seed=seed)
+    elif isinstance(generator, keras.Model):
+        if latent not in latent_noise.DISTRIBUTIONS:
             raise ValueError(
                 f"A plain Keras generator needs its noise distribution: pass latent='uniform' or "
                 f"latent='normal' (got {latent!r}); models.preset_settings(preset)['latent'] "
                 "gives it for the presets."
             )
-        latent_dim = generator.input_shape[-1]
-        noise_generator = np.random.default_rng(seed)
-        if latent == "uniform":
-            noise = noise_generator.uniform(-1.0, 1.0, (n, latent_dim))
-        else:
-            noise = noise_generator.standard_normal((n, latent_dim))
-        noise = noise.astype(np.float32)
-        return np.concatenate(
-            [
-                np.asarray(generator(noise[start : start + batch_size], training=False))
-                for start in range(0, n, batch_size)
-            ]
+        noise = latent_noise.sample_latent(n, generator.input_shape[-1], latent, seed=seed)
+        batches = [noise[start : start + batch_size] for start in range(0, n, batch_size)]
+        images = np.concatenate([latent_noise.generate(generator, batch) for batch in batches])
+    elif callable(generator):
+        images = generator(n, seed=seed)
+    else:
+        raise ValueError(
+            f"Cannot draw images from a {type(generator).__name__}; pass images, a keras.Model, "
+            "an object with generate(n, seed=...) or a callable f(n, seed=...)."
         )
-    if callable(generator):
-        return np.asarray(generator(n, seed=seed))
-    raise ValueError(
-        f"Cannot draw images from a {type(generator).__name__}; pass images, a keras.Model, "
-        "an object with generate(n, seed=...) or a callable f(n, seed=...)."
-    )
+    return to_unit(images, value_range)
 
 
-def evaluate(
-    generator_or_images,
-    n=10_000,
-    reference="test",
-    seed=0,
-    batch_size=1000,
-    latent=None,
-    value_range=None,
-    subsets=100,
-    subset_size=1000,
-):
+def evaluate(generator_or_images, n=10_000, reference="test", seed=0, batch_size=1000,
+             latent=None, value_range=None, subsets=100, subset_size=1000):
     """Every metric for ``n`` generated images, next to the same metrics for real digits.
 
     ``generator_or_images`` is an image array (its first ``n`` images are used) or anything
-    ``sample`` draws from (with ``seed`` and ``latent``). ``reference`` is the MNIST split
+    ``sample`` draws from (with ``seed`` and ``latent``); ``value_range`` is the range of an
+    array or a plain model's images (a ``GAN`` brings its own). ``reference`` is the MNIST split
     compared against: ``"test"`` (default) or ``"train"``; ``n`` of its digits are used (all of
     the test set at the default n = 10,000). The floor compares ``n`` digits of the other split
     against the same reference, so every number can be read against what real digits score.
@@ -538,12 +378,8 @@ def evaluate(
             f"which is either the reference or the floor's sample), got {n!r}."
         )
     n = int(n)
-    is_generator = (
-        hasattr(generator_or_images, "generate")
-        or isinstance(generator_or_images, keras.Model)
-        or callable(generator_or_images)
-    )
-    if not is_generator:
+    # Keras models are callable too.
+    if not (hasattr(generator_or_images, "generate") or callable(generator_or_images)):
         images = np.asarray(generator_or_images)
         if images.ndim >= 1 and len(images) < n:
             raise ValueError(
@@ -552,165 +388,13 @@ def evaluate(
             )
         images = images[:n]
     else:
-        images = sample(generator_or_images, n, seed=seed, latent=latent, batch_size=batch_size)
+        images = sample(generator_or_images, n, seed, latent, batch_size, value_range)
+        value_range = (0.0, 1.0)
         if len(images) != n:
             raise ValueError(f"The generator returned {len(images)} images, expected {n}.")
-    features, logits = features_and_logits(images, batch_size, value_range)
+    features, logits = evaluator.features_and_logits(images, batch_size, value_range)
     cached = _reference(reference, n, batch_size, subsets, subset_size)
-    fid = frechet_distance_from_features(features, cached["features"])
-    kid, kid_std = kernel_distance_from_features(
-        features, cached["features"], subsets, subset_size, seed=seed
-    )
-    coverage = class_coverage_from_logits(logits, _labels(reference))
-    return dict(
-        n=n,
-        fid=fid,
-        kid=kid,
-        kid_std=kid_std,
-        score=classifier_score_from_logits(logits),
-        class_kl=coverage["kl"],
-        classes_seen=coverage["classes_seen"],
-        fid_ratio=fid / cached["floor"]["floor_fid"],
-        **cached["floor"],
-    )
+    scores = _scores(features, logits, reference, cached["features"], subsets, subset_size, seed)
+    fid_ratio = scores["fid"] / cached["floor"]["floor_fid"]
+    return dict(n=n, **scores, fid_ratio=fid_ratio, **cached["floor"])
 
-
-# Training the evaluator.
-
-
-
-
-def train_evaluator(
-    path=None,
-    seed=EVALUATOR_SETTINGS["seed"],
-    epochs=EVALUATOR_SETTINGS["epochs"],
-    batch_size=EVALUATOR_SETTINGS["batch_size"],
-    min_accuracy=MIN_ACCURACY,
-    verbose=2,
-):
-    """Train the evaluator from a seed, check its test accuracy, save it and its record.
-
-    Adam with a cosine-decayed learning rate on the 60,000 training digits, with random
-    shifts of up to 8% (2 pixels) as augmentation; the test set is used only once, for the
-    final accuracy. Writes ``path`` (default: the shipped
-    ``evaluator.keras``) and a JSON record beside it, each through a temporary file. Raises
-    ``RuntimeError`` and writes nothing when the accuracy is below ``min_accuracy``.
-    Returns the record.
-    """
-    path = Path(path) if path is not None else EVALUATOR_PATH
-    if path.suffix != ".keras":
-        raise ValueError(f"The evaluator path must end in .keras, got {path}.")
-    set_seed(seed)
-    train_images, train_labels = load_mnist("train")
-    test_images, test_labels = load_mnist("test")
-
-    evaluator = build_evaluator()
-    # The augmentation layer wraps the evaluator only while training; it is not saved.
-    trainer = keras.Sequential(
-        [
-            keras.Input(shape=IMAGE_SHAPE),
-            keras.layers.RandomTranslation(
-                EVALUATOR_SETTINGS["translation"],
-                EVALUATOR_SETTINGS["translation"],
-                fill_mode="constant",
-                seed=seed,
-            ),
-            evaluator,
-        ],
-        name="evaluator_trainer",
-    )
-    steps = epochs * math.ceil(len(train_images) / batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(EVALUATOR_SETTINGS["learning_rate"], steps)
-    trainer.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    trainer.fit(
-        to_unit_range(train_images),
-        train_labels.astype(np.int32),
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=True,
-        verbose=verbose,
-    )
-    seconds = time.perf_counter() - start
-
-    _, logits = features_and_logits(test_images, evaluator=evaluator)
-    accuracy = float(np.mean(logits.argmax(axis=1) == test_labels))
-    if accuracy < min_accuracy:
-        raise RuntimeError(
-            f"The evaluator reached {accuracy:.4f} test accuracy, below the required "
-            f"{min_accuracy}; nothing was written."
-        )
-    # A fresh, uncompiled copy is saved so the file holds no optimizer state.
-    shipped = build_evaluator()
-    shipped.set_weights(evaluator.get_weights())
-    files.write_atomically(path, lambda temporary: shipped.save(temporary))
-    record = dict(
-        test_accuracy=accuracy,
-        test_errors=int(np.sum(logits.argmax(axis=1) != test_labels)),
-        sha256=sha256(path),
-        parameters=int(shipped.count_params()),
-        features_layer=FEATURES_LAYER,
-        settings=dict(EVALUATOR_SETTINGS, seed=seed, epochs=epochs, batch_size=batch_size),
-        training_seconds=round(seconds, 1),
-        command="python -m gan_mnist.metrics train-evaluator",
-        versions=dict(
-            python=platform.python_version(),
-            tensorflow=_tensorflow_version(),
-            keras=keras.__version__,
-            numpy=np.__version__,
-        ),
-    )
-    record_path = path.with_suffix(".json")
-    text = json.dumps(record, indent=2) + "\n"
-    files.write_atomically(record_path, lambda temporary: Path(temporary).write_text(text))
-    _EVALUATORS.pop(str(path.resolve()), None)
-    return record
-
-
-def _tensorflow_version():
-    import tensorflow as tf
-
-    return tf.__version__
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m gan_mnist.metrics", description="Train the evaluator or score samples."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train-evaluator", help="train and save the MNIST evaluator")
-    train.add_argument("--seed", type=int, default=EVALUATOR_SETTINGS["seed"])
-    train.add_argument("--epochs", type=int, default=EVALUATOR_SETTINGS["epochs"])
-    train.add_argument("--batch-size", type=int, default=EVALUATOR_SETTINGS["batch_size"])
-    train.add_argument("--output", default=None, help="a .keras path (default: the shipped file)")
-    score = commands.add_parser("evaluate", help="score images saved as .npy (one JSON line)")
-    score.add_argument("samples", help="a .npy file of images, uint8 or float")
-    score.add_argument("--n", type=int, default=None, help="images to use (default: all)")
-    score.add_argument("--reference", default="test", choices=REFERENCES)
-    return parser
-
-
-def main(argv=None):
-    arguments = build_parser().parse_args(argv)
-    try:
-        if arguments.command == "train-evaluator":
-            record = train_evaluator(
-                arguments.output, arguments.seed, arguments.epochs, arguments.batch_size
-            )
-            print(json.dumps(record))
-        else:
-            images = np.load(arguments.samples, allow_pickle=False)
-            n = arguments.n if arguments.n is not None else len(images)
-            print(json.dumps(evaluate(images, n=n, reference=arguments.reference)))
-        return 0
-    except (OSError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,7 +12,7 @@ Presets reproduce the write-ups; keyword arguments left at ``None`` take the pre
   four transposed convolutions in the generator).
 - ``"recommended"``: our small DCGAN tuned for digits per CPU-minute.
 
-``preset_settings(preset)`` gives the training settings that go with each preset.
+``gan_mnist.RunConfig.from_preset(preset)`` gives the training settings that go with each preset.
 """
 
 import numbers
@@ -30,20 +30,10 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
 # with different activations. Keras' Dense defaults (Glorot uniform weights, zero biases)
 # match the write-ups' Xavier initialisation and `tf.layers.dense`.
 _MLP = {
-    "vanilla": dict(
-        latent_dim=100,
-        hidden_units=128,
-        hidden_activation="relu",
-        output_activation="sigmoid",
-        negative_slope=0.01,
-    ),
-    "leaky": dict(
-        latent_dim=100,
-        hidden_units=128,
-        hidden_activation="leaky_relu",
-        output_activation="tanh",
-        negative_slope=0.01,
-    ),
+    "vanilla": dict(latent_dim=100, hidden_units=128, hidden_activation="relu",
+                    output_activation="sigmoid", negative_slope=0.01),
+    "leaky": dict(latent_dim=100, hidden_units=128, hidden_activation="leaky_relu",
+                  output_activation="tanh", negative_slope=0.01),
 }
 
 # The DCGAN presets. For "classic", `generator_filters` are the three hidden transposed
@@ -67,96 +57,34 @@ _DCGAN = {
     ),
 }
 
-# Training settings of each preset, from the write-ups (see `preset_settings`).
-_SETTINGS = {
-    # "Using GANs to generate MNIST digits": images in [0, 1] (sigmoid output), uniform noise,
-    # Adam with TensorFlow's defaults, 100,000 iterations. Its "Goodfellow" loss
-    # G_loss = -mean(log D(G(z))) and its "alternative" cross-entropy loss are both the
-    # non-saturating loss. The batch size (`mb_size`) is not shown in the text; 128 is the value
-    # of the original code.
-    "vanilla": dict(
-        architecture="mlp",
-        value_range=(0.0, 1.0),
-        latent="uniform",
-        latent_dim=100,
-        loss="non_saturating",
-        label_smoothing=0.0,
-        learning_rate=0.001,
-        beta_1=0.9,
-        batch_size=128,
-        steps=100_000,
-    ),
-    # The leaky-ReLU MLP write-up: images scaled to [-1, 1], uniform noise in [-1, 1], one-sided
-    # label smoothing 0.1, Adam 0.002, batch 100, 500 epochs of 550 batches.
-    "leaky": dict(
-        architecture="mlp",
-        value_range=(-1.0, 1.0),
-        latent="uniform",
-        latent_dim=100,
-        loss="non_saturating",
-        label_smoothing=0.1,
-        learning_rate=0.002,
-        beta_1=0.9,
-        batch_size=100,
-        steps=275_000,
-    ),
-    # The DCGAN write-up: Adam with TensorFlow's defaults (its prose suggests 0.0002), batch 16,
-    # 3000 iterations, cross-entropy losses with the generator's label 1 (non-saturating).
-    # Two bugs of the original are fixed here: it fed [0, 1] images to a discriminator that
-    # sees tanh outputs in [-1, 1] (we use [-1, 1] throughout), and it drew its noise with
-    # `np.random.normal(-1, 1)`, i.e. mean -1 and standard deviation 1, so the ReLU after the
-    # reshape zeroed 84% of it (we draw a standard normal).
-    "classic": dict(
-        architecture="dcgan",
-        value_range=(-1.0, 1.0),
-        latent="normal",
-        latent_dim=100,
-        loss="non_saturating",
-        label_smoothing=0.0,
-        learning_rate=0.001,
-        beta_1=0.9,
-        batch_size=16,
-        steps=3000,
-    ),
-    # Ours: the DCGAN paper's Adam 2e-4 / beta_1 0.5, batch 64, standard-normal noise; 5000
-    # steps (about two minutes of train steps on 2 cores) is our suggestion, not a write-up's.
-    "recommended": dict(
-        architecture="dcgan",
-        value_range=(-1.0, 1.0),
-        latent="normal",
-        latent_dim=100,
-        loss="non_saturating",
-        label_smoothing=0.0,
-        learning_rate=0.0002,
-        beta_1=0.5,
-        batch_size=64,
-        steps=5000,
-    ),
-}
+def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=None):
+    """``(generator, discriminator)`` of a preset; ``None`` keeps the preset's value.
 
-
-def preset_settings(preset):
-    """Training settings of a preset as a new dict.
-
-    Keys: ``architecture`` ("mlp" or "dcgan"), ``value_range`` of the images, ``latent``
-    distribution ("uniform" in [-1, 1] or standard "normal"), ``latent_dim``, ``loss`` (a
-    ``gan_mnist.losses`` name), ``label_smoothing``, Adam's ``learning_rate`` and ``beta_1``
-    (the same for both networks), ``batch_size`` and ``steps`` (the write-up's number of
-    generator updates; a suggestion for "recommended").
+    Widths are the hidden layer's units for an MLP (one number per network) and the two filter
+    counts for a recommended DCGAN (three and two for a classic one).
     """
     _check_choice("preset", preset, PRESETS)
-    return dict(_SETTINGS[preset])
-
-
-def build(preset, **options):
-    """Return ``(generator, discriminator)`` for a preset; ``latent_dim`` may be overridden."""
-    _check_choice("preset", preset, PRESETS)
-    unknown = sorted(set(options) - {"latent_dim"})
-    if unknown:
-        raise ValueError(f"Unknown option(s) {unknown} for build(); valid options: latent_dim.")
     if preset in MLP_PRESETS:
-        return mlp_generator(preset=preset, **options), mlp_discriminator(preset=preset)
-    return dcgan_generator(preset=preset, **options), dcgan_discriminator(preset=preset)
+        g_units = _single_width("generator_widths", generator_widths)
+        d_units = _single_width("discriminator_widths", discriminator_widths)
+        return (
+            mlp_generator(latent_dim=latent_dim, hidden_units=g_units, preset=preset),
+            mlp_discriminator(hidden_units=d_units, preset=preset),
+        )
+    return (
+        dcgan_generator(latent_dim=latent_dim, filters=generator_widths, preset=preset),
+        dcgan_discriminator(filters=discriminator_widths, preset=preset),
+    )
+
+
+def _single_width(argument, widths):
+    if widths is None:
+        return None
+    if len(tuple(widths)) != 1:
+        raise ValueError(
+            f"{argument} of an MLP is one hidden width, such as (128,), got {widths!r}."
+        )
+    return tuple(widths)[0]
 
 
 def _check_choice(argument, value, valid):
@@ -199,15 +127,8 @@ def _hidden_activation(name, activation, negative_slope):
     return keras.layers.ReLU(name=name)
 
 
-def mlp_generator(
-    latent_dim=None,
-    hidden_units=None,
-    hidden_activation=None,
-    output_activation=None,
-    negative_slope=None,
-    preset="vanilla",
-    name=None,
-):
+def mlp_generator(latent_dim=None, hidden_units=None, hidden_activation=None,
+                  output_activation=None, negative_slope=None, preset="vanilla", name=None):
     """MLP generator: latent -> dense hidden -> dense 784 -> image ``(N, 28, 28, 1)``.
 
     ``preset="vanilla"``: 100 -> 128 ReLU -> 784 sigmoid (images in [0, 1]), 114,064 parameters,
@@ -242,13 +163,8 @@ def mlp_generator(
     return keras.Model(latent, image, name=name or f"{preset}_generator")
 
 
-def mlp_discriminator(
-    hidden_units=None,
-    hidden_activation=None,
-    negative_slope=None,
-    preset="vanilla",
-    name=None,
-):
+def mlp_discriminator(hidden_units=None, hidden_activation=None, negative_slope=None,
+                      preset="vanilla", name=None):
     """MLP discriminator: image -> flatten 784 -> dense hidden -> logit ``(N, 1)``.
 
     ``preset="vanilla"``: 784 -> 128 ReLU -> 1, 100,609 parameters, from "Using GANs to generate
@@ -277,13 +193,8 @@ def mlp_discriminator(
     return keras.Model(image, logit, name=name or f"{preset}_discriminator")
 
 
-def dcgan_generator(
-    latent_dim=None,
-    filters=None,
-    kernel_size=None,
-    preset="recommended",
-    name=None,
-):
+def dcgan_generator(latent_dim=None, filters=None, kernel_size=None, preset="recommended",
+                    name=None):
     """Convolutional generator: latent ``(N, latent_dim)`` -> tanh image ``(N, 28, 28, 1)``.
 
     ``filters`` sets the three hidden widths (classic, default ``(256, 128, 64)``) or, for the
@@ -303,25 +214,8 @@ def dcgan_generator(
     dense projection to 7x7x64 -> batch norm -> ReLU -> 4x4 stride-2 transposed convolution to
     14x14x32 -> batch norm -> ReLU -> 4x4 stride-2 transposed convolution to 28x28x1 -> tanh;
     weights normal (stddev 0.02), no biases before batch norm; 359,553 parameters (its
-    discriminator: 36,513). The widths come from timing one train step at batch 64 (both
-    networks forward and backward, Adam updates; median of 40 steps on 2 shared CPU cores,
-    op determinism off / on) and from 60 s of training per candidate, scored by the Frechet
-    distance of 2,000 samples to the test set in the 64-d features of a small MNIST classifier
-    (lower is better; a rough proxy, one seed):
-
-    ========================================  ===========  ===========  ========
-    generator / discriminator widths          step (ms)    steps, 60 s  distance
-    ========================================  ===========  ===========  ========
-    G (32, 16) / D (16, 32), 4x4 kernels      10.8 / 13.2  4,916        19.7
-    G (64, 32) / D (32, 64), 4x4 (chosen)     18.3 / 21.5  2,622        17.9
-    G (64, 32) / D (32, 64), 5x5 kernels      22.8 / 24.8
-    G (128, 64) / D (64, 128), 4x4 kernels    50.0 / 46.1  786          33.7
-    classic preset, for comparison            88 / 88
-    ========================================  ===========  ===========  ========
-
-    Measured with the shipped evaluator (``gan_mnist.metrics``, ``benchmarks/quality_at_budget.py``)
-    after 5 minutes on 2 quiet CPU cores: 17,886 steps, classifier score 7.16 (real digits 9.82),
-    all 10 classes, class KL 0.039, Frechet distance 75.6 (real digits 0.61).
+    discriminator: 36,513). ``benchmarks/README.md`` records how the widths were chosen
+    (step times and quality per CPU-minute) and what the preset reaches in 5 minutes.
     """
     values = _resolve(
         _DCGAN,
@@ -353,13 +247,8 @@ def _classic_generator(latent_dim, filters, kernel_size, name):
     # 'same' padding with output_padding 0 gives 2 -> 3, with 1 gives 3 -> 6 and 6 -> 12.
     for index, (width, output_padding) in enumerate(zip(filters, (0, 1, 1)), start=1):
         x = keras.layers.Conv2DTranspose(
-            width,
-            kernel_size,
-            strides=2,
-            padding="same",
-            output_padding=output_padding,
-            name=f"deconv_{index}",
-            **weights,
+            width, kernel_size, strides=2, padding="same", output_padding=output_padding,
+            name=f"deconv_{index}", **weights,
         )(x)
         x = keras.layers.BatchNormalization(
             momentum=0.999, epsilon=0.001, name=f"batch_norm_{index}"
@@ -367,13 +256,8 @@ def _classic_generator(latent_dim, filters, kernel_size, name):
         x = keras.layers.ReLU(name=f"relu_{index}")(x)
     # 'valid' padding: (12 - 1) * 2 + 5 = 27, plus output_padding 1 gives 28.
     x = keras.layers.Conv2DTranspose(
-        IMAGE_SHAPE[-1],
-        kernel_size,
-        strides=2,
-        padding="valid",
-        output_padding=1,
-        name="deconv_4",
-        **weights,
+        IMAGE_SHAPE[-1], kernel_size, strides=2, padding="valid", output_padding=1,
+        name="deconv_4", **weights,
     )(x)
     image = keras.layers.Activation("tanh", name="image")(x)
     if tuple(image.shape[1:]) != IMAGE_SHAPE:
@@ -393,12 +277,7 @@ def _recommended_generator(latent_dim, filters, kernel_size, name):
     x = keras.layers.ReLU(name="relu_0")(x)
     x = keras.layers.Reshape((7, 7, projected), name="reshape")(x)
     x = keras.layers.Conv2DTranspose(
-        upsampled,
-        kernel_size,
-        strides=2,
-        padding="same",
-        use_bias=False,
-        name="deconv_1",
+        upsampled, kernel_size, strides=2, padding="same", use_bias=False, name="deconv_1",
         **weights,
     )(x)
     x = keras.layers.BatchNormalization(name="batch_norm_1")(x)
@@ -410,14 +289,8 @@ def _recommended_generator(latent_dim, filters, kernel_size, name):
     return keras.Model(latent, image, name=name or "recommended_generator")
 
 
-def dcgan_discriminator(
-    filters=None,
-    hidden_units=None,
-    kernel_size=None,
-    negative_slope=None,
-    preset="recommended",
-    name=None,
-):
+def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negative_slope=None,
+                        preset="recommended", name=None):
     """Convolutional discriminator: image ``(N, 28, 28, 1)`` -> logit ``(N, 1)``.
 
     ``preset="classic"`` (the DCGAN write-up, modelled on TensorFlow's MNIST CNN): 5x5 conv

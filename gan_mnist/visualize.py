@@ -1,33 +1,26 @@
-"""Pictures for the tutorials: digit grids, loss curves, training GIFs and latent walks.
+"""Pictures for the tutorials: digit grids and loss curves.
 
 Every function is one line in a notebook. Figures are ``InlineFigure`` objects built without
 pyplot, so headless runs never pile up open figures, and a figure that ends a cell is shown as a
 PNG whatever the matplotlib backend. Images may be uint8 in [0, 255] or floats in [0, 1]
 (sigmoid generators, as in the MLP write-ups) or [-1, 1] (tanh generators, as in the DCGAN and
-leaky-ReLU write-ups); the range is detected, or forced with ``value_range``.
+leaky-ReLU write-ups); the range is detected, or forced with ``value_range`` (see
+``gan_mnist.images``). Training GIFs are in ``gan_mnist.animation``, latent walks in
+``gan_mnist.latent``.
 """
 
-import base64
-import csv
-import html
-import inspect
 import io
-import json
 import math
-import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 from matplotlib.figure import Figure
 
 from gan_mnist import files
+from gan_mnist.history import read_history
+from gan_mnist.images import to_uint8
 
-# Floats this far outside [0, 1] or [-1, 1] are rounding noise, clipped rather than rejected.
-RANGE_TOLERANCE = 1e-3
-VALUE_RANGES = {"uint8": (0.0, 255.0), "unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
 MNIST_SIDE = 28
 FLAT_MNIST = MNIST_SIDE * MNIST_SIDE
 
@@ -49,10 +42,6 @@ EQUILIBRIUM_LOSSES = {
 CROSS_ENTROPY_LOSSES = ("minimax", "non_saturating")
 EQUILIBRIUM_PROBABILITY = 0.5
 
-# Browsers replay GIF frames shorter than 20 ms at 100 ms, so shorter durations are refused.
-MIN_FRAME_MS = 20
-STEP_PATTERN = re.compile(r"(\d+)(?!.*\d)")
-
 
 class InlineFigure(Figure):
     """A matplotlib ``Figure`` that shows itself as a PNG when it is a notebook cell's value.
@@ -69,65 +58,7 @@ class InlineFigure(Figure):
 
 
 # ---------------------------------------------------------------------------------------------
-# Value ranges and shapes.
-
-
-def _parse_range(value_range):
-    if isinstance(value_range, str):
-        if value_range not in VALUE_RANGES:
-            raise ValueError(
-                f"Unknown value_range {value_range!r}; use one of {sorted(VALUE_RANGES)} "
-                "or a (low, high) pair such as (-1, 1)."
-            )
-        return VALUE_RANGES[value_range]
-    try:
-        low, high = (float(value) for value in value_range)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"value_range must be None, a (low, high) pair or one of {sorted(VALUE_RANGES)}, "
-            f"got {value_range!r}."
-        ) from None
-    if not low < high:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}.")
-    return low, high
-
-
-def to_uint8(images, value_range=None):
-    """Images of any shape as uint8 in [0, 255], keeping the shape.
-
-    uint8 stays as it is; other integers must lie in [0, 255]. Floats in [-1, 1] with a negative
-    value are read as tanh outputs, other floats in [0, 1] as sigmoid outputs; anything else
-    raises ``ValueError``. ``value_range`` forces the range: ``(low, high)``, ``"uint8"``,
-    ``"unit"`` (0, 1) or ``"symmetric"`` (-1, 1). A tanh batch that happens to hold no negative
-    value would be read as [0, 1]: pass ``value_range=(-1, 1)`` when in doubt.
-    """
-    images = np.asarray(images)
-    if images.dtype == np.uint8 and value_range is None:
-        return images
-    if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.number):
-        raise ValueError(f"Expected numeric images, got dtype {images.dtype}.")
-    if images.size == 0:
-        return images.astype(np.uint8)
-    if not np.all(np.isfinite(images)):
-        raise ValueError("Images contain NaN or infinite values; the generator has diverged.")
-    lowest, highest = float(images.min()), float(images.max())
-    if value_range is not None:
-        low, high = _parse_range(value_range)
-    elif np.issubdtype(images.dtype, np.integer):
-        low, high = VALUE_RANGES["uint8"]
-    elif lowest < 0:
-        low, high = VALUE_RANGES["symmetric"]
-    else:
-        low, high = VALUE_RANGES["unit"]
-    tolerance = RANGE_TOLERANCE * (high - low)
-    if lowest < low - tolerance or highest > high + tolerance:
-        raise ValueError(
-            f"Image values span [{lowest:.4g}, {highest:.4g}], outside the range "
-            f"[{low:g}, {high:g}]. Pass uint8 images, floats in [0, 1] or [-1, 1], "
-            "or set value_range=(low, high) to the range your images use."
-        )
-    scaled = (images.astype(np.float64) - low) * (255.0 / (high - low))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+# Shapes and tiling.
 
 
 def _as_digit_batch(images, value_range=None):
@@ -196,8 +127,8 @@ def tile_images(images, rows=None, cols=None, padding=2, value_range=None):
     return canvas
 
 
-def _show_digit(axes, digit):
-    axes.imshow(digit, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+def _show_image(axes, image):
+    axes.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     axes.set_axis_off()
 
 
@@ -222,14 +153,12 @@ def image_grid(images, rows=4, cols=4, title=None, titles=None, value_range=None
     grid = figure.add_gridspec(rows, cols)
     for index, digit in enumerate(digits):
         axes = figure.add_subplot(grid[index // cols, index % cols])
-        _show_digit(axes, digit)
+        _show_image(axes, digit)
         if titles is not None:
             axes.set_title(str(titles[index]), fontsize=8)
     if title:
         figure.suptitle(title)
     return figure
-
-
 
 
 def save_grid(images, path, rows=4, cols=4, title=None, value_range=None, size=1.0, dpi=100):
@@ -267,8 +196,7 @@ def compare_grids(grids, rows=4, cols=4, value_range=None, title=None, size=0.6)
         figsize=(len(tiles) * cols * size, rows * size + 0.5), layout="constrained"
     )
     for axes, (name, tile) in zip(figure.subplots(1, len(tiles), squeeze=False)[0], tiles.items()):
-        axes.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        axes.set_axis_off()
+        _show_image(axes, tile)
         axes.set_title(str(name))
     if title:
         figure.suptitle(title)
@@ -277,59 +205,6 @@ def compare_grids(grids, rows=4, cols=4, value_range=None, title=None, size=0.6)
 
 # ---------------------------------------------------------------------------------------------
 # Loss curves.
-
-
-def _to_float(value, column, row):
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"Column {column!r}, row {row}: {value!r} is not a number.") from None
-
-
-def load_history(history):
-    """The per-step history as ``{column: float array}``.
-
-    Accepts a dict of lists (``{"step": [...], "d_loss": [...], ...}``), a list of row dicts
-    (as ``csv.DictReader`` gives them; strings are parsed, empty cells become NaN), a Keras
-    ``History``, or the path of a ``.csv`` or ``.json`` file holding either form.
-    """
-    if isinstance(history, (str, os.PathLike)):
-        path = Path(history)
-        if not path.is_file():
-            raise FileNotFoundError(f"No history file at {path}.")
-        if path.suffix.lower() == ".csv":
-            with open(path, newline="") as stream:
-                history = list(csv.DictReader(stream))
-        elif path.suffix.lower() == ".json":
-            with open(path) as stream:
-                history = json.load(stream)
-        else:
-            raise ValueError(f"History files must be .csv or .json, got {path.name}.")
-    elif not isinstance(history, Mapping) and isinstance(
-        getattr(history, "history", None), Mapping
-    ):
-        history = history.history
-    if isinstance(history, Mapping):
-        columns = {str(name): list(np.ravel(values)) for name, values in history.items()}
-    elif isinstance(history, (list, tuple)) and all(isinstance(row, Mapping) for row in history):
-        names = list(dict.fromkeys(name for row in history for name in row))
-        columns = {name: [row.get(name) for row in history] for name in names}
-    else:
-        raise ValueError(
-            "history must be a dict of lists, a list of row dicts, a Keras History or a "
-            f".csv/.json path, got {type(history).__name__}."
-        )
-    lengths = {name: len(values) for name, values in columns.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"History columns have different lengths: {lengths}.")
-    if not columns or not max(lengths.values()):
-        raise ValueError("The history is empty: no steps were recorded.")
-    return {
-        name: np.array([_to_float(value, name, row) for row, value in enumerate(values)])
-        for name, values in columns.items()
-    }
 
 
 def moving_average(values, window):
@@ -362,22 +237,24 @@ def _loss_key(loss):
 def plot_losses(history, smoothing=None, loss="non_saturating", probabilities=None, title=None):
     """D and G loss against iteration, raw and smoothed, with the equilibrium values marked.
 
-    ``history`` is anything ``load_history`` reads. ``smoothing`` is the moving-average window
-    in recorded rows (``None``: about 2% of them; 1: no smoothed curve). ``loss`` (a name or a
-    ``gan_mnist.losses`` object) picks the dashed lines at the values the losses take when
-    D(x) = D(G(z)) = 1/2 (Goodfellow et al., 2014): ``"non_saturating"`` D 2 ln 2 = 1.386 and
-    G ln 2 = 0.693; ``"minimax"`` D 2 ln 2 and G -ln 2 = -0.693 (that generator minimises
-    E[log(1 - D(G(z)))]); ``"least_squares"`` D 1/4 and G 1/8; ``"wasserstein"``, ``"hinge"`` and
-    ``None`` none. ``probabilities`` adds a panel of ``d_real``/``d_fake`` (mean discriminator
-    outputs), with the 1/2 line for the cross-entropy losses; ``None`` adds it when those
-    columns exist.
+    ``history`` is anything ``gan_mnist.history.read_history`` reads. ``smoothing`` is the
+    moving-average window in recorded rows (``None``: about 2% of them; 1: no smoothed curve).
+    ``loss`` (a name or a ``gan_mnist.losses`` object) picks the dashed lines at the values the
+    losses take when D(x) = D(G(z)) = 1/2 (Goodfellow et al., 2014): ``"non_saturating"`` D
+    2 ln 2 = 1.386 and G ln 2 = 0.693; ``"minimax"`` D 2 ln 2 and G -ln 2 = -0.693 (that
+    generator minimises E[log(1 - D(G(z)))]); ``"least_squares"`` D 1/4 and G 1/8;
+    ``"wasserstein"``, ``"hinge"`` and ``None`` none. ``probabilities`` adds a panel of
+    ``d_real``/``d_fake`` (mean discriminator outputs), with the 1/2 line for the cross-entropy
+    losses; ``None`` adds it when those columns exist.
     """
-    columns = load_history(history)
+    columns = {name: np.asarray(values, float) for name, values in read_history(history).items()}
     missing = [name for name in ("d_loss", "g_loss") if name not in columns]
     if missing:
         raise ValueError(f"The history lacks {missing}; its columns are {sorted(columns)}.")
-    loss_key = _loss_key(loss)
     count = len(columns["d_loss"])
+    if not count:
+        raise ValueError("The history is empty: no steps were recorded.")
+    loss_key = _loss_key(loss)
     steps = columns.get("step", np.arange(count, dtype=np.float64))
     if smoothing is not None and (
         isinstance(smoothing, bool) or not isinstance(smoothing, int) or smoothing < 1
@@ -453,300 +330,3 @@ def plot_losses(history, smoothing=None, loss="non_saturating", probabilities=No
     if title:
         figure.suptitle(title)
     return figure
-
-
-# ---------------------------------------------------------------------------------------------
-# Training GIFs.
-
-
-def _step_of(path):
-    match = STEP_PATTERN.search(Path(path).stem)
-    if match is None:
-        raise ValueError(
-            f"Frame file {Path(path).name} has no step number in its name; name frames like "
-            "step_001000.png or pass the frames and steps= yourself."
-        )
-    return int(match.group(1))
-
-
-def _frame_files(folder):
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"No frame folder at {folder}.")
-    files = [path for path in folder.iterdir() if path.suffix.lower() == ".png" and path.is_file()]
-    if not files:
-        raise ValueError(f"The frame folder {folder} holds no .png files.")
-    by_step = {}
-    for path in files:
-        step = _step_of(path)
-        if step in by_step:
-            raise ValueError(f"{by_step[step].name} and {path.name} both hold step {step}.")
-        by_step[step] = path
-    return [by_step[step] for step in sorted(by_step)], sorted(by_step)
-
-
-def _frame_image(frame, value_range):
-    """One frame as uint8 ``(H, W)`` or ``(H, W, 3)``, tiling a batch of digits into a grid."""
-    if isinstance(frame, (str, os.PathLike)):
-        if not Path(frame).is_file():
-            raise FileNotFoundError(f"No frame file at {frame}.")
-        frame = iio.imread(frame)
-    frame = np.asarray(frame)
-    is_image = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[-1] in (1, 3, 4))
-    if not is_image:
-        return tile_images(frame, value_range=value_range), True
-    image = to_uint8(frame, value_range)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    elif image.ndim == 3 and image.shape[-1] == 4:
-        # Transparent pixels are laid over white.
-        alpha = image[..., 3:].astype(np.float64) / 255.0
-        image = np.rint(image[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    if (
-        image.ndim == 3
-        and np.array_equal(image[..., 0], image[..., 1])
-        and np.array_equal(image[..., 0], image[..., 2])
-    ):
-        image = image[..., 0]
-    return image, False
-
-
-def _label_strip(width, text, channels):
-    """A white strip of ``width`` pixels with ``text`` centred on it in black."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=max(10, min(24, width // 10)))
-    left, top, right, bottom = font.getbbox(text)
-    strip = Image.new("L", (width, bottom + 6), 255)
-    ImageDraw.Draw(strip).text(((width - right + left) // 2 - left, 3), text, fill=0, font=font)
-    strip = np.asarray(strip)
-    return np.repeat(strip[..., np.newaxis], 3, axis=-1) if channels else strip
-
-
-def _step_label(step):
-    return f"step {step:,}" if isinstance(step, (int, np.integer)) else str(step)
-
-
-def _check_duration(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= MIN_FRAME_MS:
-        raise ValueError(
-            f"{name} is in milliseconds and must be at least {MIN_FRAME_MS} (browsers replay "
-            f"shorter GIF frames at 100 ms), got {value!r}."
-        )
-
-
-def make_gif(
-    frames_or_folder,
-    path,
-    duration=200,
-    loop=0,
-    label_steps=True,
-    steps=None,
-    hold_last=1500,
-    scale=None,
-    value_range=None,
-):
-    """Write the snapshots as an animated GIF (atomically) and return its path.
-
-    ``frames_or_folder`` is a folder of PNG frames, taken in the order of the number in their
-    names (``step_900.png`` before ``step_1000.png``), or a list of frames: PNG paths, finished
-    images ``(H, W)``/``(H, W, C)`` or digit batches ``(N, 28, 28[, 1])``, which are tiled into a
-    grid. Each frame shows for ``duration`` ms, the last for ``hold_last`` ms (``None``: the same);
-    ``loop=0`` replays forever, ``None`` plays once. With ``label_steps`` each frame gets a strip
-    with its step: from the file names, or from ``steps`` (integers read "step N", strings are used
-    as they are); arrays without ``steps`` stay unlabelled. Frames that ``save_grid`` wrote with a
-    title already show their step: pass ``label_steps=False``. ``scale`` enlarges frames by an
-    integer factor; ``None`` doubles tiled batches and keeps finished images. Pillow merges
-    identical consecutive frames, adding their durations.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".gif":
-        raise ValueError(f"make_gif writes GIF files; give a path ending in .gif, got {path}.")
-    _check_duration("duration", duration)
-    if hold_last is not None:
-        _check_duration("hold_last", hold_last)
-    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int) or loop < 0):
-        raise ValueError(
-            f"loop must be 0 (forever), a positive count or None (play once), got {loop!r}."
-        )
-
-    if isinstance(frames_or_folder, (str, os.PathLike)):
-        frames, file_steps = _frame_files(frames_or_folder)
-    else:
-        frames = list(frames_or_folder)
-        if not frames:
-            raise ValueError("No frames given: the frame list is empty.")
-        paths = all(isinstance(frame, (str, os.PathLike)) for frame in frames)
-        file_steps = (
-            [_step_of(frame) for frame in frames]
-            if paths and steps is None and label_steps
-            else None
-        )
-    if steps is not None and len(steps) != len(frames):
-        raise ValueError(f"Got {len(steps)} steps for {len(frames)} frames; give one per frame.")
-    labels = list(steps) if steps is not None else file_steps
-    if isinstance(scale, bool) or (scale is not None and (not isinstance(scale, int) or scale < 1)):
-        raise ValueError(f"scale must be a positive integer or None, got {scale!r}.")
-
-    images = []
-    for index, frame in enumerate(frames):
-        try:
-            image, tiled = _frame_image(frame, value_range)
-        except ValueError as error:
-            raise ValueError(f"Frame {index}: {error}") from None
-        factor = scale if scale is not None else (2 if tiled else 1)
-        images.append(np.repeat(np.repeat(image, factor, axis=0), factor, axis=1))
-    sizes = {image.shape[:2] for image in images}
-    if len(sizes) > 1:
-        first = images[0].shape[:2]
-        odd = next(index for index, image in enumerate(images) if image.shape[:2] != first)
-        raise ValueError(
-            f"Frames differ in size: frame 0 is {first[0]}x{first[1]} pixels but frame {odd} is "
-            f"{images[odd].shape[0]}x{images[odd].shape[1]}. Save every snapshot with the same "
-            "grid, figure size and dpi."
-        )
-    if any(image.ndim == 3 for image in images):
-        images = [
-            image if image.ndim == 3 else np.repeat(image[..., np.newaxis], 3, axis=-1)
-            for image in images
-        ]
-    if label_steps and labels is not None:
-        width, channels = images[0].shape[1], images[0].ndim == 3
-        images = [
-            np.concatenate([_label_strip(width, _step_label(label), channels), image], axis=0)
-            for label, image in zip(labels, images)
-        ]
-    durations = [duration] * len(images)
-    if hold_last is not None:
-        durations[-1] = hold_last
-    options = {"duration": durations} if len(images) > 1 else {"duration": durations[0]}
-    if loop is not None:
-        options["loop"] = loop
-    data = iio.imwrite("<bytes>", np.stack(images), extension=".gif", is_batch=True, **options)
-    return files.write_atomically(path, lambda temporary: Path(temporary).write_bytes(data))
-
-
-def show_gif(path, width=None):
-    """An IPython display object showing the GIF inline, embedded as base64 data.
-
-    Make it a cell's last line. The ``<img>`` carries the data itself (not a link to a local
-    file), so the animation survives saving the notebook and ``nbconvert --to html``.
-    ``width`` sets the displayed width in pixels, kept sharp (no blurring when enlarged).
-    """
-    from IPython.display import HTML
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No GIF at {path}; make it with make_gif first.")
-    data = path.read_bytes()
-    if not data.startswith((b"GIF87a", b"GIF89a")):
-        raise ValueError(f"{path} is not a GIF file.")
-    style = f' style="width:{int(width)}px; image-rendering:pixelated"' if width else ""
-    encoded = base64.b64encode(data).decode("ascii")
-    return HTML(
-        f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(path.name)}"{style}>'
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Latent walks.
-
-
-def _latent_vector(vector, name):
-    vector = np.asarray(vector, dtype=np.float64)
-    if vector.ndim == 2 and vector.shape[0] == 1:
-        vector = vector[0]
-    if vector.ndim != 1 or not len(vector):
-        raise ValueError(
-            f"{name} must be one latent vector (latent_dim,), got shape {vector.shape}."
-        )
-    if not np.all(np.isfinite(vector)):
-        raise ValueError(f"{name} holds NaN or infinite values.")
-    return vector
-
-
-def interpolate_latents(start, end, steps=10, method="linear"):
-    """``steps`` latent vectors from ``start`` to ``end`` (both included), float32.
-
-    ``"linear"`` mixes the two vectors; it suits uniform latents (the MLP write-ups sample
-    z ~ U(-1, 1)). ``"slerp"`` follows the great circle between them (White, 2016, "Sampling
-    generative networks"), keeping normal latents at typical lengths instead of cutting through
-    the low-density middle; nearly parallel vectors fall back to linear.
-    """
-    start, end = _latent_vector(start, "start"), _latent_vector(end, "end")
-    if start.shape != end.shape:
-        raise ValueError(f"start and end differ in size: {start.shape} and {end.shape}.")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer of at least 2, got {steps!r}.")
-    if method not in ("linear", "slerp"):
-        raise ValueError(f"Unknown method {method!r}; use 'linear' or 'slerp'.")
-    fractions = np.linspace(0.0, 1.0, steps)[:, np.newaxis]
-    norms = np.linalg.norm(start) * np.linalg.norm(end)
-    angle = math.acos(np.clip(start @ end / norms, -1.0, 1.0)) if norms > 0 else 0.0
-    if method == "linear" or math.sin(angle) < 1e-6:
-        latents = (1.0 - fractions) * start + fractions * end
-    else:
-        latents = (
-            np.sin((1.0 - fractions) * angle) * start + np.sin(fractions * angle) * end
-        ) / math.sin(angle)
-    return latents.astype(np.float32)
-
-
-def generate(generator, latents):
-    """Images from ``generator`` for ``latents`` as a NumPy array.
-
-    ``generator`` is a Keras model or any callable mapping ``(N, latent_dim)`` to images;
-    callables that accept ``training`` (Keras models do) get ``training=False`` so batch
-    normalisation uses its moving statistics.
-    """
-    latents = np.asarray(latents, dtype=np.float32)
-    try:
-        parameters = inspect.signature(generator).parameters.values()
-    except (TypeError, ValueError):
-        parameters = ()
-    takes_training = any(
-        parameter.name == "training" or parameter.kind is inspect.Parameter.VAR_KEYWORD
-        for parameter in parameters
-    )
-    images = np.asarray(
-        generator(latents, training=False) if takes_training else generator(latents)
-    )
-    if images.shape[:1] != latents.shape[:1]:
-        raise ValueError(
-            f"The generator returned shape {images.shape} for {len(latents)} latent vectors; "
-            "it must return one image per vector."
-        )
-    return images
-
-
-def interpolate(generator, start, end, steps=10, method="linear"):
-    """The generator's images along the latent path from ``start`` to ``end``.
-
-    Shows what the generator learned between two digits. See ``interpolate_latents`` for
-    ``method``; the result is what ``generator`` returns, for example ``(steps, 28, 28, 1)``.
-    """
-    return generate(generator, interpolate_latents(start, end, steps, method))
-
-
-def latent_walk_grid(
-    generator, starts, ends, steps=10, method="linear", value_range=None, title=None, size=0.7
-):
-    """A figure with one row per latent walk, from ``starts[i]`` (left) to ``ends[i]`` (right).
-
-    ``starts`` and ``ends`` are ``(walks, latent_dim)`` (or one vector each). All walks go through
-    the generator in one batch.
-    """
-    starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
-    starts, ends = np.atleast_2d(starts), np.atleast_2d(ends)
-    if starts.ndim != 2 or starts.shape != ends.shape:
-        raise ValueError(
-            "starts and ends must both be (walks, latent_dim), "
-            f"got {starts.shape} and {ends.shape}."
-        )
-    latents = np.concatenate(
-        [interpolate_latents(start, end, steps, method) for start, end in zip(starts, ends)]
-    )
-    images = generate(generator, latents)
-    return image_grid(
-        images, rows=len(starts), cols=steps, title=title, value_range=value_range, size=size
-    )

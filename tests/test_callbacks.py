@@ -1,7 +1,5 @@
-"""Tests for gan_mnist.callbacks: tiling, history files, snapshots, checkpoints, divergence."""
+"""Tests of the training callbacks: snapshots, checkpoints, the divergence guard."""
 
-import csv
-import json
 import math
 
 import imageio.v3 as iio
@@ -9,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from gan_mnist import callbacks, models, training, visualize
+from gan_mnist import callbacks, checkpoints, history, models, visualize
+from gan_mnist.gan import GAN
 
 
 class FakeGAN:
@@ -25,7 +24,7 @@ class FakeGAN:
         for values in values_per_step:
             self.step_counter.assign_add(1)
             step = int(self.step_counter.numpy())
-            self.rows.append(dict(zip(callbacks.COLUMNS, (step, *values))))
+            self.rows.append(dict(zip(history.COLUMNS, (step, *values))))
 
     def latest_steps(self):
         return self.rows
@@ -34,54 +33,7 @@ class FakeGAN:
 def tiny_gan(seed=0):
     generator = models.mlp_generator(latent_dim=8, hidden_units=8, preset="leaky")
     discriminator = models.mlp_discriminator(hidden_units=8, preset="leaky")
-    return training.GAN(generator, discriminator, seed=seed)
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".json"])
-def test_step_history_writes_one_readable_row_per_step(tmp_path, suffix):
-    path = tmp_path / f"history{suffix}"
-    model = FakeGAN()
-    history = callbacks.StepHistory(path)
-    history.set_model(model)
-    history.on_train_begin()
-    for execution in range(3):
-        model.run([(1.0 + execution, 0.5, 0.75, 0.25)] * 4)
-        history.on_train_batch_end(execution)
-    history.on_epoch_end(0)
-    with open(path, newline="") as stream:
-        if suffix == ".csv":
-            rows = list(csv.DictReader(stream))
-            columns = {name: [row[name] for row in rows] for name in rows[0]}
-        else:
-            columns = json.load(stream)
-    assert list(columns) == list(callbacks.COLUMNS)
-    assert [int(step) for step in columns["step"]] == list(range(1, 13))
-    assert [float(value) for value in columns["d_loss"]] == [1.0] * 4 + [2.0] * 4 + [3.0] * 4
-    assert history.history["g_loss"] == [0.5] * 12
-    assert callbacks.read_history(path) == history.history
-
-
-def test_step_history_append_drops_rows_beyond_the_current_step(tmp_path):
-    path = tmp_path / "history.csv"
-    model = FakeGAN()
-    first = callbacks.StepHistory(path)
-    first.set_model(model)
-    first.on_train_begin()
-    model.run([(0.1 * step, 0.0, 0.5, 0.5) for step in range(10)])
-    first.on_train_batch_end(0)
-
-    model.step_counter.assign(6)  # As if restored from a checkpoint at step 6.
-    second = callbacks.StepHistory(path, append=True)
-    second.set_model(model)
-    second.on_train_begin()
-    model.run([(9.0, 0.0, 0.5, 0.5)] * 2)
-    second.on_train_batch_end(0)
-    history = callbacks.read_history(path)
-    assert history["step"] == [1, 2, 3, 4, 5, 6, 7, 8]
-    assert history["d_loss"][5:] == [0.5, 9.0, 9.0]
-
-    with pytest.raises(ValueError, match=".csv or .json"):
-        callbacks.StepHistory(tmp_path / "history.txt")
+    return GAN(generator, discriminator, seed=seed)
 
 
 def test_snapshots_save_the_fixed_latent_batch_as_a_grid(tmp_path):
@@ -98,13 +50,25 @@ def test_snapshots_save_the_fixed_latent_batch_as_a_grid(tmp_path):
 
     with pytest.raises(ValueError, match="every"):
         callbacks.Snapshots(tmp_path, every=0)
+    assert [step for step, _ in callbacks.frame_steps(tmp_path / "frames")] == [0]
+
+
+def test_snapshots_read_the_gan_s_own_value_range(tmp_path):
+    # A sigmoid generator's images are in [0, 1]: grey levels come from that range, not a guess.
+    generator = models.mlp_generator(latent_dim=8, hidden_units=8, preset="vanilla")
+    discriminator = models.mlp_discriminator(hidden_units=8, preset="vanilla")
+    gan = GAN(generator, discriminator, value_range=(0.0, 1.0), seed=0)
+    latents = gan.sample_latent(4, seed=0)
+    grid = callbacks.snapshot_grid(gan, latents)
+    expected = visualize.tile_images(gan.generator(latents).numpy(), value_range=(0.0, 1.0))
+    assert np.array_equal(grid, expected)
 
 
 def test_checkpoints_keep_the_last_ones_and_restore_exactly(tmp_path):
     gan = tiny_gan()
     gan.compile(steps_per_execution=50)
     images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
-    saver = callbacks.Checkpoints(tmp_path, every=2, keep=2)
+    saver = checkpoints.Checkpoints(tmp_path, every=2, keep=2)
     gan.fit(images, batch_size=8, steps_per_epoch=7, verbose=0, callbacks=[saver])
     names = sorted(path.name for path in tmp_path.glob("ckpt-*.index"))
     assert names == ["ckpt-6.index", "ckpt-7.index"]  # Every 2 steps plus the end, last two kept.
@@ -114,19 +78,21 @@ def test_checkpoints_keep_the_last_ones_and_restore_exactly(tmp_path):
 
     restored = tiny_gan(seed=99)
     restored.compile(steps_per_execution=50)
-    assert callbacks.restore_latest(restored, tmp_path) == 7
+    assert checkpoints.restore_latest(restored, tmp_path) == 7
     weights = restored.generator.weights + restored.discriminator.weights
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(saved, weights))
     restored_moments = restored.d_optimizer.variables
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(moments, restored_moments))
     assert int(restored.random_seed.numpy()) == int(gan.random_seed.numpy())
-    assert callbacks.restore_latest(restored, tmp_path / "empty") is None
+    assert checkpoints.restore_latest(restored, tmp_path / "empty") is None
+    assert checkpoints.latest_step(tmp_path) == 7
+    assert checkpoints.latest_step(tmp_path / "empty") is None
 
 
 def test_checkpoints_are_never_written_after_a_nan(tmp_path):
     gan = tiny_gan()
     gan.compile()
-    saver = callbacks.Checkpoints(tmp_path, every=1)
+    saver = checkpoints.Checkpoints(tmp_path, every=1)
     saver.set_model(gan)
     saver.on_train_begin()
     assert saver.save(0) is not None
@@ -154,15 +120,7 @@ def test_divergence_guard_names_the_first_bad_step():
 def test_make_checkpoint_holds_what_resuming_needs():
     gan = tiny_gan()
     gan.compile()
-    checkpoint = callbacks.make_checkpoint(gan)
+    checkpoint = checkpoints.make_checkpoint(gan)
     for name in ("generator", "discriminator", "d_optimizer", "g_optimizer", "step", "random_seed"):
         assert hasattr(checkpoint, name)
     assert isinstance(checkpoint.generator, keras.Model)
-
-
-def test_read_history_drops_a_row_cut_short(tmp_path):
-    path = tmp_path / "history.csv"
-    path.write_bytes(b"step,d_loss,g_loss,d_real,d_fake\r\n1,0.5,0.6,0.7,0.3\r\n2,0.4,0.6,0.7,0.3\r\n3,0.")
-    history = callbacks.read_history(path)
-    assert history["step"] == [1, 2]
-    assert history["d_loss"] == [0.5, 0.4]

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_mnist import cli
+from gan_mnist import Run, cli, data
 
 ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 STEPS = 60
@@ -115,10 +115,11 @@ def test_train_writes_the_run_folder(trained):
             "samples.png", "metrics.json", "tensorboard"} <= names
 
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["model"] == "mlp" and config["preset"] == "vanilla"
+    assert config["preset"] == "vanilla"
     # The vanilla preset's settings, resolved.
     assert config["loss"] == "non_saturating" and config["batch_size"] == 128
-    assert config["learning_rate"] == 0.001 and config["value_range"] == [0.0, 1.0]
+    assert config["g_learning_rate"] == config["d_learning_rate"] == 0.001
+    assert config["value_range"] == [0.0, 1.0]
     assert config["steps"] == STEPS and config["seed"] == 0 and config["deterministic"] is False
     assert set(config["versions"]) == {"python", "tensorflow", "keras", "numpy", "gan_mnist"}
     assert config["versions"]["tensorflow"] == tf.__version__
@@ -240,7 +241,7 @@ def test_sample_writes_arrays_and_grids(trained, tmp_path, capsys):
     assert_ok(completed)
     assert f"from step {STEPS}" in completed.stdout
     # The same digits as the restored GAN draws here from the same seed.
-    gan, _, step = cli.load_run(run_dir)
+    gan, step = Run(run_dir).load_gan()
     assert step == STEPS
     images = np.load(arrays)
     assert images.shape == (5, 28, 28, 1)
@@ -264,37 +265,61 @@ def test_evaluate_prints_the_metrics_as_json(trained):
         assert scores[name] == pytest.approx(written[name], rel=1e-6)
 
 
+def test_evaluate_scores_a_file_of_images(tmp_path):
+    digits = tmp_path / "digits.npy"
+    np.save(digits, data.load_mnist("train")[0][-300:])
+    completed = gan_mnist("evaluate", "--images", str(digits))
+    assert_ok(completed)
+    scores = json.loads(completed.stdout)
+    assert scores["n"] == 300 and scores["classes_seen"] == 10 and scores["images"] == str(digits)
+
+    np.save(digits, np.zeros((300, 27, 28), np.uint8))
+    assert "shape" in assert_one_line_error(gan_mnist("evaluate", "--images", str(digits)), 1)
+
+
+def test_overwrite_starts_a_run_over(tmp_path):
+    run_dir = tmp_path / "over"
+    short = ["train", "--model", "mlp", "--steps", "4", "--eval-samples", "0"]
+    assert_ok(gan_mnist(*short, "--run-dir", str(run_dir)))
+    completed = gan_mnist(*short, "--steps", "3", "--run-dir", str(run_dir), "--overwrite")
+    assert_ok(completed)
+    assert history_steps(run_dir) == [1, 2, 3] and checkpoint_step(run_dir) == 3
+
+
 # ---------------------------------------------------------------------------------------------
 # Settings, errors and help, in-process.
 
 
-def parse_settings(*arguments):
-    return cli.resolve_settings(cli.build_parser().parse_args(["train", *arguments]))
+def parse_config(*arguments):
+    return cli.resolve_config(cli.build_parser().parse_args(["train", *arguments]))
 
 
 def test_settings_default_to_the_model_s_preset():
-    mlp = parse_settings("--model", "mlp")
-    assert (mlp["preset"], mlp["loss"], mlp["steps"], mlp["batch_size"]) == (
+    mlp, run_dir = parse_config("--model", "mlp")
+    assert (mlp.preset, mlp.loss, mlp.steps, mlp.batch_size) == (
         "vanilla", "non_saturating", 100_000, 128
     )
-    assert mlp["run_dir"] == str(Path("runs") / "mlp-vanilla-non_saturating-seed0")
-    dcgan = parse_settings("--model", "dcgan", "--seed", "7")
-    assert (dcgan["preset"], dcgan["learning_rate"], dcgan["beta_1"]) == ("recommended", 2e-4, 0.5)
-    assert dcgan["run_dir"].endswith("dcgan-recommended-non_saturating-seed7")
+    assert run_dir == Path("runs") / "mlp-vanilla-non_saturating-seed0"
+    dcgan, run_dir = parse_config("--model", "dcgan", "--seed", "7")
+    assert (dcgan.preset, dcgan.g_learning_rate, dcgan.d_beta_1) == ("recommended", 2e-4, 0.5)
+    assert str(run_dir).endswith("dcgan-recommended-non_saturating-seed7")
     # About 20 snapshots and 10 checkpoints at round intervals.
-    assert (dcgan["snapshot_every"], dcgan["checkpoint_every"]) == (200, 500)
+    assert (dcgan.snapshot_every, dcgan.checkpoint_every) == (200, 500)
+    # The command line trains fast by default; --deterministic for bit-identical repeats.
+    assert dcgan.deterministic is False and parse_config("--model", "mlp", "--deterministic")[
+        0].deterministic is True
 
 
 def test_epochs_count_passes_over_the_training_set():
-    assert parse_settings("--model", "dcgan", "--epochs", "3")["steps"] == 3 * (60_000 // 64)
-    assert parse_settings("--model", "mlp", "--epochs", "2", "--batch-size", "100")["steps"] == 1200
+    assert parse_config("--model", "dcgan", "--epochs", "3")[0].steps == 3 * (60_000 // 64)
+    assert parse_config("--model", "mlp", "--epochs", "2", "--batch-size", "100")[0].steps == 1200
 
 
 def test_label_smoothing_follows_the_loss():
-    assert parse_settings("--model", "mlp", "--preset", "leaky")["label_smoothing"] == 0.1
+    assert parse_config("--model", "mlp", "--preset", "leaky")[0].label_smoothing == 0.1
     # The leaky preset smooths labels, which the hinge loss does not take.
-    assert parse_settings("--model", "mlp", "--preset", "leaky", "--loss", "hinge")[
-        "label_smoothing"] == 0.0
+    leaky_hinge, _ = parse_config("--model", "mlp", "--preset", "leaky", "--loss", "hinge")
+    assert leaky_hinge.label_smoothing == 0.0
 
 
 def test_round_intervals():
@@ -321,6 +346,9 @@ def test_round_intervals():
         (["sample", "--run-dir", "runs/x"], "required: --out"),
         (["sample", "--run-dir", "runs/x", "--out", "digits.jpg"], ".png"),
         (["evaluate", "--run-dir", "runs/x", "--n", "1"], "--n"),
+        (["evaluate"], "one of the arguments --run-dir --images is required"),
+        (["evaluate", "--run-dir", "runs/x", "--images", "x.npy"], "not allowed with"),
+        (["train", "--model", "mlp", "--resume", "--overwrite"], "not allowed with"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(arguments, expected, capsys):

@@ -1,6 +1,5 @@
-"""The metrics against NumPy references, and the shipped evaluator on real and fake digits."""
+"""The metrics against NumPy references, and whole evaluations of real and fake digits."""
 
-import json
 import math
 
 import keras
@@ -8,7 +7,7 @@ import numpy as np
 import pytest
 
 from gan_mnist import metrics
-from gan_mnist.data import load_mnist, sha256
+from gan_mnist.data import load_mnist
 
 # Small settings keep every `evaluate` call to a second or two.
 N = 2000
@@ -36,43 +35,6 @@ def unseen_train_images():
 def random_covariance(generator, dims):
     factor = generator.standard_normal((dims, dims))
     return factor @ factor.T / dims + 0.1 * np.eye(dims)
-
-
-# Image conversion.
-
-
-def test_the_three_input_ranges_give_the_same_images(test_split):
-    pixels = test_split[0][:8]
-    as_unit = pixels.astype(np.float32) / 255
-    expected = as_unit[..., np.newaxis]
-    np.testing.assert_allclose(metrics.to_unit_range(pixels), expected, atol=1e-6)
-    np.testing.assert_allclose(metrics.to_unit_range(as_unit), expected, atol=1e-6)
-    np.testing.assert_allclose(metrics.to_unit_range(as_unit * 2 - 1), expected, atol=1e-6)
-    np.testing.assert_allclose(metrics.to_unit_range(expected), expected, atol=1e-6)
-
-
-def test_value_range_overrides_the_guess():
-    images = np.full((2, 28, 28), 0.5, dtype=np.float32)
-    np.testing.assert_allclose(metrics.to_unit_range(images), 0.5)
-    np.testing.assert_allclose(metrics.to_unit_range(images, value_range=(-1, 1)), 0.75)
-
-
-@pytest.mark.parametrize(
-    "images, message",
-    [
-        (np.zeros((4, 784), np.float32), "shape"),
-        (np.zeros((4, 28, 28, 3), np.float32), "shape"),
-        (np.zeros((28, 28), np.uint8), "shape"),
-        (np.zeros((0, 28, 28), np.uint8), "shape"),
-        (np.full((2, 28, 28), 255.0, np.float32), "span"),
-        (np.full((2, 28, 28), -1.5, np.float32), "span"),
-        (np.full((2, 28, 28), np.nan, np.float32), "NaN"),
-        (np.zeros((2, 28, 28), np.int64), "dtype"),
-    ],
-)
-def test_bad_images_raise(images, message):
-    with pytest.raises(ValueError, match=message):
-        metrics.to_unit_range(images)
 
 
 def test_evaluate_rejects_bad_arguments(test_split):
@@ -182,7 +144,8 @@ def test_classifier_score_matches_a_direct_reference():
 def test_classifier_score_is_ten_for_confident_balanced_and_one_for_single_class():
     confident = np.tile(np.eye(10) * 50, (30, 1))
     assert metrics.classifier_score_from_logits(confident) == pytest.approx(10, rel=1e-6)
-    assert metrics.classifier_score_from_logits(np.tile(confident[3], (300, 1))) == pytest.approx(1)
+    one_class = np.tile(confident[3], (300, 1))
+    assert metrics.classifier_score_from_logits(one_class) == pytest.approx(1)
 
 
 def test_class_coverage_histogram_kl_and_classes_seen():
@@ -201,33 +164,6 @@ def test_class_coverage_histogram_kl_and_classes_seen():
     labels = np.repeat(np.arange(10), 10)
     balanced = metrics.class_coverage_from_logits(np.eye(10)[labels] * 20, labels)
     assert balanced["kl"] == pytest.approx(0, abs=1e-5) and balanced["classes_seen"] == 10
-
-
-# The shipped evaluator.
-
-
-def test_shipped_evaluator_record_and_file_agree():
-    record = json.loads(metrics.EVALUATOR_RECORD_PATH.read_text())
-    assert record["test_accuracy"] >= metrics.MIN_ACCURACY
-    assert record["sha256"] == sha256(metrics.EVALUATOR_PATH)
-    assert metrics.EVALUATOR_PATH.stat().st_size < 1_000_000
-
-
-def test_shipped_evaluator_classifies_test_digits(test_split):
-    images, labels = test_split
-    evaluator = metrics.load_evaluator()
-    assert evaluator is metrics.load_evaluator()
-    assert evaluator.get_layer(metrics.FEATURES_LAYER).units == 128
-    features, logits = metrics.features_and_logits(images[:2000], batch_size=700)
-    assert features.shape == (2000, 128) and logits.shape == (2000, 10)
-    assert np.mean(logits.argmax(1) == labels[:2000]) >= 0.99
-    direct = np.asarray(evaluator(metrics.to_unit_range(images[:5]), training=False))
-    np.testing.assert_allclose(logits[:5], direct, rtol=1e-4, atol=1e-4)
-
-
-def test_missing_weights_name_the_training_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train-evaluator"):
-        metrics.load_evaluator(tmp_path / "evaluator.keras")
 
 
 # Whole evaluations.
@@ -278,12 +214,20 @@ def test_keras_generators_need_their_latent_and_are_reproducible():
     assert other["fid"] != first["fid"]
 
 
-def test_the_command_line_scores_saved_samples(tmp_path, capsys, unseen_train_images):
-    path = tmp_path / "samples.npy"
-    np.save(path, unseen_train_images[:300])
-    assert metrics.main(["evaluate", str(path)]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["n"] == 300 and result["classes_seen"] == 10
-    np.save(path, np.zeros((300, 27, 28), np.uint8))
-    assert metrics.main(["evaluate", str(path)]) == 1
-    assert "shape" in capsys.readouterr().err
+def test_a_gan_brings_its_own_value_range(test_split):
+    # Non-negative floats would be read as [0, 1]; the generator says they are in [-1, 1].
+    digits = test_split[0][:200].astype(np.float32) / 255
+
+    class SymmetricGenerator:
+        value_range = (-1.0, 1.0)
+
+        def generate(self, n, seed=None):
+            return digits[:n]
+
+    generator = SymmetricGenerator()
+    np.testing.assert_array_equal(metrics.sample(generator, 200), (digits + 1) / 2)
+    scores = metrics.evaluate(generator, n=200, **KID)
+    assert scores == metrics.evaluate((digits + 1) / 2, n=200, value_range=(0, 1), **KID)
+    assert scores == metrics.evaluate(generator, n=200, value_range=(-1, 1), **KID)
+    with pytest.raises(ValueError, match="contradicts"):
+        metrics.sample(generator, 10, value_range=(0, 1))

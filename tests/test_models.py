@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_mnist import models
+from gan_mnist import RunConfig, models
 from gan_mnist.seeding import set_seed
 
 GENERATORS = {
@@ -71,7 +71,7 @@ def test_mlp_knobs_change_the_sizes():
     ],
 )
 def test_generator_outputs_stay_in_the_preset_value_range(preset, low, high):
-    assert models.preset_settings(preset)["value_range"] == (low, high)
+    assert RunConfig.from_preset(preset).value_range == (low, high)
     generator = GENERATORS[preset](preset=preset)
     # Large latents push the output activation into saturation.
     images = generator(latent_batch(16, scale=50.0), training=True).numpy()
@@ -239,28 +239,15 @@ def test_builders_are_deterministic_under_set_seed(builder, preset):
     assert any(not np.array_equal(a, c) for a, c in zip(first, third))
 
 
-def test_preset_settings_follow_the_write_ups():
-    assert models.preset_settings("vanilla") == dict(
-        architecture="mlp", value_range=(0.0, 1.0), latent="uniform", latent_dim=100,
-        loss="non_saturating", label_smoothing=0.0, learning_rate=0.001, beta_1=0.9,
-        batch_size=128, steps=100_000,
-    )
-    leaky = models.preset_settings("leaky")
-    assert leaky["learning_rate"] == 0.002 and leaky["batch_size"] == 100
-    assert leaky["label_smoothing"] == 0.1
-    assert leaky["value_range"] == (-1.0, 1.0) and leaky["latent"] == "uniform"
-    classic = models.preset_settings("classic")
-    assert classic["batch_size"] == 16 and classic["steps"] == 3000
-    assert classic["value_range"] == (-1.0, 1.0)
-    recommended = models.preset_settings("recommended")
-    assert (recommended["learning_rate"], recommended["beta_1"]) == (0.0002, 0.5)
-    for preset in models.PRESETS:
-        settings = models.preset_settings(preset)
-        assert settings["architecture"] == ("mlp" if preset in models.MLP_PRESETS else "dcgan")
-        assert settings["latent"] in ("uniform", "normal")
-    # A copy: changing it leaves the preset alone.
-    leaky["batch_size"] = 1
-    assert models.preset_settings("leaky")["batch_size"] == 100
+def test_build_takes_the_widths_of_a_run_config():
+    generator, discriminator = models.build("vanilla", latent_dim=8, generator_widths=(32,),
+                                            discriminator_widths=(16,))
+    assert generator.count_params() == 8 * 32 + 32 + 32 * 784 + 784
+    assert discriminator.count_params() == 784 * 16 + 16 + 16 + 1
+    generator, discriminator = models.build("recommended", generator_widths=(16, 8),
+                                            discriminator_widths=(8, 16))
+    assert generator.get_layer("deconv_1").filters == 8
+    assert discriminator.get_layer("conv_2").filters == 16
 
 
 @pytest.mark.parametrize(
@@ -291,9 +278,8 @@ def test_preset_settings_follow_the_write_ups():
         (models.dcgan_discriminator, dict(hidden_units=-1), "positive integer"),
         (models.dcgan_discriminator, dict(preset="classic", hidden_units=0), "positive integer"),
         (models.dcgan_discriminator, dict(negative_slope=-0.2), "negative_slope"),
-        (models.preset_settings, dict(preset="dcgan"), "Valid values: vanilla, leaky, classic"),
         (models.build, dict(preset="big"), "Valid values: vanilla, leaky, classic, recommended"),
-        (models.build, dict(preset="vanilla", hidden_units=3), "valid options: latent_dim"),
+        (models.build, dict(preset="vanilla", generator_widths=(3, 4)), "one hidden width"),
     ],
 )
 def test_bad_arguments_raise_value_error(builder, arguments, message):

@@ -1,4 +1,4 @@
-"""Tests for gan_mnist.training: the GAN model, exact step counts, reproducibility, resume."""
+"""Tests of the GAN, its engine and ``train``: exact step counts, reproducibility, resume."""
 
 import csv
 import json
@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from gan_mnist import callbacks, data, losses, models, seeding, training
+from gan_mnist import RunConfig, callbacks, data, history, losses, models, seeding, train
+from gan_mnist.gan import GAN
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,14 @@ def tiny_networks(latent_dim=16):
 
 
 def tiny_gan(seed=0, **options):
-    return training.GAN(*tiny_networks(), seed=seed, **options)
+    return GAN(*tiny_networks(), seed=seed, **options)
+
+
+def tiny_config(**overrides):
+    """The tiny MLP of ``tiny_networks`` as a run config."""
+    settings = dict(latent_dim=16, generator_widths=(16,), discriminator_widths=(16,),
+                    batch_size=16, steps=5, jit_compile=False)
+    return RunConfig.from_preset("leaky", **dict(settings, **overrides))
 
 
 def run_python(script, timeout=240):
@@ -55,15 +64,15 @@ def run_python(script, timeout=240):
 def test_bad_arguments_raise_value_error_before_training(digits, tmp_path):
     generator, discriminator = tiny_networks()
     with pytest.raises(ValueError, match="latent_dim is 100 but the generator takes"):
-        training.GAN(generator, discriminator, latent_dim=100)
+        GAN(generator, discriminator, latent_dim=100)
     with pytest.raises(ValueError, match="latent distribution"):
-        training.GAN(generator, discriminator, latent="gaussian")
+        GAN(generator, discriminator, latent="gaussian")
     with pytest.raises(ValueError, match="makes images of shape"):
-        training.GAN(generator, keras.Sequential(
+        GAN(generator, keras.Sequential(
             [keras.Input((14, 14, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
         ))
 
-    gan = training.GAN(generator, discriminator)
+    gan = GAN(generator, discriminator)
     with pytest.raises(ValueError, match="compile"):
         gan.fit(digits, steps_per_epoch=1)
     bad_compiles = [
@@ -88,9 +97,9 @@ def test_bad_arguments_raise_value_error_before_training(digits, tmp_path):
     with pytest.raises(ValueError, match="larger than"):
         gan.fit(digits[:8], batch_size=16, steps_per_epoch=1)
     with pytest.raises(ValueError, match="run_dir"):
-        training.train(*tiny_networks(), digits, steps=5, snapshot_every=1)
+        train(tiny_config(snapshot_every=1), digits)
     with pytest.raises(ValueError, match="steps"):
-        training.train(*tiny_networks(), digits, steps=0)
+        tiny_config(steps=0)
     assert int(gan.step_counter.numpy()) == 0
     assert gan.g_optimizer.iterations.numpy() == 0
 
@@ -142,7 +151,7 @@ def test_per_step_metrics_match_a_numpy_reference(digits, loss):
             1, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(c)
         ),
     ])
-    gan = training.GAN(tiny_networks()[0], discriminator, seed=0)
+    gan = GAN(tiny_networks()[0], discriminator, seed=0)
     gan.compile(
         keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), loss=loss, steps_per_execution=3
     )
@@ -166,9 +175,9 @@ def test_per_step_metrics_match_a_numpy_reference(digits, loss):
 def test_the_discriminator_learns_on_mnist(digits):
     seeding.set_seed(0, deterministic=False)
     generator, discriminator = models.build("vanilla")
-    gan = training.GAN(generator, discriminator, seed=0)
+    gan = GAN(generator, discriminator, value_range=(0.0, 1.0), seed=0)
     gan.compile()
-    gan.fit(digits, batch_size=64, steps_per_epoch=300, verbose=0, value_range=(0.0, 1.0))
+    gan.fit(digits, batch_size=64, steps_per_epoch=300, verbose=0)
     d_real = np.mean(gan.step_history["d_real"][-50:])
     d_fake = np.mean(gan.step_history["d_fake"][-50:])
     start_gap = abs(gan.step_history["d_real"][0] - gan.step_history["d_fake"][0])
@@ -180,7 +189,7 @@ def test_jit_compile_auto_uses_xla_for_mlps_only(deterministic):
     seeding.set_seed(0, deterministic=False)
     mlp = tiny_gan()
     mlp.compile()
-    dcgan = training.GAN(*models.build("recommended"), latent="normal")
+    dcgan = GAN(*models.build("recommended"), latent="normal")
     dcgan.compile()
     assert mlp.jit_compile is True and dcgan.jit_compile is False
     seeding.set_seed(0)
@@ -223,7 +232,7 @@ def test_generate_is_repeatable_and_does_not_disturb_training(digits, determinis
         gan.sample_latent(3)
 
     assert losses_of_a_run(digits, 0, pause=look) == losses_of_a_run(digits, 0)
-    normal = training.GAN(*tiny_networks(), latent="normal")
+    normal = GAN(*tiny_networks(), latent="normal")
     latents = normal.sample_latent(4000, seed=0)
     assert abs(latents.mean()) < 0.01 and abs(latents.std() - 1.0) < 0.01
 
@@ -239,30 +248,46 @@ def test_train_writes_frames_history_and_checkpoints_at_exact_steps(digits, tmp_
         def on_train_batch_end(self, batch, logs=None):
             seen.append(int(self.model.step_counter.numpy()))
 
-    result = training.train(
-        *tiny_networks(), digits, steps=25, run_dir=tmp_path, batch_size=16, snapshot_every=10,
-        checkpoint_every=5, keep_checkpoints=2, seed=0, callbacks=[Watch()],
-    )
+    config = tiny_config(steps=25, snapshot_every=10, checkpoint_every=5, keep_checkpoints=2)
+    result = train(config, digits, tmp_path, callbacks=[Watch()])
     assert seen == [5, 10, 15, 20, 25]  # Executions end on every step a callback asked for.
     assert result.steps == 25 and result.resumed_from is None
-    frames = sorted(path.name for path in result.frames_dir.iterdir())
+    run = result.run
+    frames = sorted(path.name for path in run.frames_dir.iterdir())
     assert frames == ["step_000000.png", "step_000010.png", "step_000020.png", "step_000025.png"]
-    with open(result.history_path, newline="") as stream:
+    with open(run.history_path, newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert list(rows[0]) == ["step", "d_loss", "g_loss", "d_real", "d_fake"]
     assert [int(row["step"]) for row in rows] == list(range(1, 26))
     assert [float(row["g_loss"]) for row in rows] == result.history["g_loss"]
-    checkpoints = sorted(path.name for path in result.checkpoints_dir.glob("ckpt-*.index"))
+    checkpoints = sorted(path.name for path in run.checkpoints_dir.glob("ckpt-*.index"))
     assert checkpoints == ["ckpt-20.index", "ckpt-25.index"]
+    assert run.config() == config and run.latest_step() == 25
+    assert {"progress.gif", "losses.png", "samples.png"} <= set(result.outputs)
+    assert all(path.is_file() for path in (run.gif_path, run.losses_path, run.samples_path))
 
-    # A fresh run in the same folder replaces the earlier outputs.
-    again = training.train(
-        *tiny_networks(), digits, steps=4, run_dir=tmp_path, batch_size=16, seed=0
-    )
-    assert not list(again.frames_dir.glob("*.png"))
+    # The same folder again is refused, and nothing in it is touched ...
+    before = run.history_path.read_bytes()
+    with pytest.raises(ValueError, match="not empty.*resume=True.*overwrite=True"):
+        train(tiny_config(steps=4), digits, tmp_path)
+    assert run.history_path.read_bytes() == before and run.latest_step() == 25
+    # ... unless the run is to be overwritten: then it replaces the earlier outputs.
+    again = train(tiny_config(steps=4), digits, tmp_path, overwrite=True)
+    assert not list(again.run.frames_dir.glob("*.png"))
     assert again.history["step"] == [1, 2, 3, 4]
-    checkpoints = sorted(path.name for path in again.checkpoints_dir.glob("ckpt-*.index"))
+    checkpoints = sorted(path.name for path in again.run.checkpoints_dir.glob("ckpt-*.index"))
     assert checkpoints == ["ckpt-4.index"]
+
+
+def test_resume_refuses_other_settings_and_names_them(digits, tmp_path):
+    train(tiny_config(steps=4), digits, tmp_path)
+    with pytest.raises(ValueError, match=r"loss 'non_saturating' \(this run: 'hinge'\)"):
+        train(tiny_config(steps=8, loss="hinge"), digits, tmp_path, resume=True)
+    # More steps, other intervals and speed options are not "other settings".
+    resumed = train(tiny_config(steps=8, checkpoint_every=2, steps_per_execution=3), digits,
+                    tmp_path, resume=True)
+    assert resumed.resumed_from == 4 and resumed.history["step"] == list(range(1, 9))
+    assert resumed.run.record()["resumed_from"] == [4]
 
 
 def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(digits, tmp_path):
@@ -274,29 +299,55 @@ def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(digits, tm
 
     expected = r"diverged at step 21: .*step 20\)"
     with pytest.raises(callbacks.DivergenceError, match=expected) as error:
-        training.train(
-            *tiny_networks(), digits, steps=40, run_dir=tmp_path, batch_size=16,
-            checkpoint_every=5, seed=0, callbacks=[PoisonAfterStep20()],
-        )
+        train(tiny_config(steps=40, checkpoint_every=5), digits, tmp_path,
+              callbacks=[PoisonAfterStep20()])
     assert "d_loss = nan" in str(error.value)
     checkpoints = sorted(path.name for path in (tmp_path / "checkpoints").glob("ckpt-*.index"))
     assert checkpoints[-1] == "ckpt-20.index"
-    history = callbacks.read_history(tmp_path / "history.csv")
-    assert history["step"][-1] == 25 and np.isnan(history["d_loss"][20])
+    steps = history.read_history(tmp_path / "history.csv")
+    assert steps["step"][-1] == 25 and np.isnan(steps["d_loss"][20])
 
 
 def test_train_takes_preset_settings(digits):
-    result = training.train(
-        *models.build("leaky"), digits, steps=3, preset="leaky", batch_size=16, jit_compile=False
-    )
+    config = RunConfig.from_preset("leaky", steps=3, batch_size=16, jit_compile=False)
+    result = train(config, digits)
     gan = result.gan
-    assert gan.latent == "uniform"
+    assert gan.latent == "uniform" and gan.value_range == (-1.0, 1.0)
     assert isinstance(gan.gan_loss, losses.NonSaturating) and gan.gan_loss.label_smoothing == 0.1
     assert np.isclose(float(gan.g_optimizer.learning_rate.numpy()), 0.002)
-    assert result.history["step"] == [1, 2, 3] and result.run_dir is None
+    assert result.history["step"] == [1, 2, 3] and result.run is None
     # train() releases the device copy of the images; fitting again makes a new one.
-    gan.fit(digits, batch_size=16, steps_per_epoch=2, verbose=0, value_range=(-1, 1))
+    gan.fit(digits, batch_size=16, steps_per_epoch=2, verbose=0)
     assert gan.step_history["step"] == [1, 2, 3, 4, 5]
+
+
+def test_per_network_optimizer_settings_reach_each_network(digits):
+    config = RunConfig.from_preset("recommended", g_learning_rate=1e-3, d_beta_1=0.0,
+                                   d_beta_2=0.9, steps=1)
+    gan = train(config, digits[:64]).gan
+    assert np.isclose(float(gan.g_optimizer.learning_rate.numpy()), 1e-3)
+    assert np.isclose(float(gan.d_optimizer.learning_rate.numpy()), 2e-4)
+    assert (gan.d_optimizer.beta_1, gan.d_optimizer.beta_2) == (0.0, 0.9)
+    assert (gan.g_optimizer.beta_1, gan.g_optimizer.beta_2) == (0.5, 0.999)
+
+
+REFERENCES = json.loads((Path(__file__).parent / "data" / "reference_histories.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_the_losses_equal_those_recorded_before_the_reshape(name, deterministic):
+    # Recorded with the package of commit 935a9cd (the old `training.train`, seed 0, op
+    # determinism on) on the first 2,048 test digits: the reshape must not change a number.
+    preset, overrides = {
+        "vanilla": ("vanilla", dict(steps=40)),
+        "recommended": ("recommended", dict(steps=8)),
+        "wgan_gp": ("recommended", dict(steps=3, loss="wasserstein", d_steps=5,
+                                        gradient_penalty=10.0, learning_rate=1e-4)),
+    }[name]
+    images = data.load_mnist("test")[0][:2048]
+    result = train(RunConfig.from_preset(preset, **overrides), images)
+    for column, values in REFERENCES[name].items():
+        np.testing.assert_allclose(result.history[column], values, rtol=1e-6, atol=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,16 +355,15 @@ def test_train_takes_preset_settings(digits):
 
 RUN = """
     import json, sys
-    from gan_mnist import data, models, seeding, training
+    from gan_mnist import RunConfig, data, train
 
     def run(steps, run_dir=None, resume=False):
-        seeding.set_seed(0)
-        generator = models.mlp_generator(latent_dim=16, hidden_units=16, preset="leaky")
-        discriminator = models.mlp_discriminator(hidden_units=16, preset="leaky")
+        config = RunConfig.from_preset(
+            "leaky", latent_dim=16, generator_widths=(16,), discriminator_widths=(16,),
+            batch_size=16, steps=steps, jit_compile=False,
+        )
         images = data.load_mnist("test")[0][:512]
-        result = training.train(generator, discriminator, images, steps, batch_size=16,
-                                run_dir=run_dir, checkpoint_every=None, resume=resume)
-        return result
+        return train(config, images, run_dir, resume=resume)
 """
 
 
@@ -343,7 +393,8 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device():
         two_devices = [tf.config.LogicalDeviceConfiguration()] * 2
         tf.config.set_logical_device_configuration(cpu, two_devices)
         import keras
-        from gan_mnist import data, models, seeding, training
+        from gan_mnist import data, models, seeding
+        from gan_mnist.gan import GAN
 
         images = data.load_mnist("test")[0][:256]
 
@@ -352,7 +403,7 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device():
             with strategy.scope():
                 generator = models.mlp_generator(latent_dim=16, hidden_units=16, preset="leaky")
                 discriminator = models.mlp_discriminator(hidden_units=16, preset="leaky")
-                gan = training.GAN(generator, discriminator, seed=3)
+                gan = GAN(generator, discriminator, seed=3)
                 gan.compile()
             gan.fit(images, batch_size=32, steps_per_epoch=6, epochs=2, verbose=0)
             return gan
@@ -366,5 +417,5 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device():
         )))
     """)
     assert result["replicas"] == 2 and result["steps"] == 12
-    for name in training.RECORD_NAMES:
+    for name in history.RECORDS:
         np.testing.assert_allclose(result["two"][name], result["one"][name], rtol=1e-4, atol=1e-6)

@@ -1,4 +1,4 @@
-"""Tests for gan_mnist.visualize: digit grids, loss plots, GIFs, inline display, latent walks."""
+"""Tests for digit grids and loss plots (visualize), GIFs (animation) and latent walks (latent)."""
 
 import base64
 import csv
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from gan_mnist import visualize
+from gan_mnist import animation, latent, visualize
 
 LN2 = math.log(2.0)
 
@@ -32,51 +32,14 @@ def history(count=120, seed=0):
 
 def reference_lines(axes):
     return sorted(
-        float(line.get_ydata()[0]) for line in axes.get_lines() if "equilibrium" in line.get_label()
+        float(line.get_ydata()[0])
+        for line in axes.get_lines()
+        if "equilibrium" in line.get_label()
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# Value ranges and tiling.
-
-
-def test_to_uint8_detects_each_range():
-    values = np.array([0.0, 0.25, 0.5, 1.0])
-    expected = np.rint(values * 255).astype(np.uint8)
-    np.testing.assert_array_equal(visualize.to_uint8(values), expected)
-    np.testing.assert_array_equal(visualize.to_uint8(values * 2 - 1), expected)
-    uint8 = np.array([0, 7, 255], dtype=np.uint8)
-    assert visualize.to_uint8(uint8) is uint8
-    np.testing.assert_array_equal(visualize.to_uint8(np.array([0, 7, 255], dtype=np.int64)), uint8)
-    # Rounding noise just beyond the range is clipped, not rejected.
-    np.testing.assert_array_equal(visualize.to_uint8(np.array([-1.0004, 1.0004])), [0, 255])
-
-
-def test_to_uint8_forced_range():
-    # All-positive tanh output would be read as [0, 1]; value_range fixes the reading.
-    values = np.array([0.0, 1.0])
-    np.testing.assert_array_equal(visualize.to_uint8(values, value_range=(-1, 1)), [128, 255])
-    np.testing.assert_array_equal(visualize.to_uint8(values, value_range="symmetric"), [128, 255])
-    np.testing.assert_array_equal(
-        visualize.to_uint8(np.array([0.0, 255.0]), value_range="uint8"), [0, 255]
-    )
-
-
-@pytest.mark.parametrize(
-    "values, value_range",
-    [
-        (np.array([0.0, 3.0]), None),
-        (np.array([-2.0, 0.5]), None),
-        (np.array([0.0, np.nan]), None),
-        (np.array([0, 300]), None),
-        (np.array([0.0, 1.0]), "percent"),
-        (np.array([0.0, 1.0]), (1, 0)),
-        (np.array([-1.0, 1.0]), (0, 1)),
-    ],
-)
-def test_to_uint8_rejects_unknown_ranges(values, value_range):
-    with pytest.raises(ValueError):
-        visualize.to_uint8(values, value_range=value_range)
+# Tiling.
 
 
 def test_tile_images_places_digits_row_by_row():
@@ -264,14 +227,6 @@ def test_plot_losses_reads_history_from_disk(tmp_path):
         assert len(figure.axes) == 2
 
 
-def test_load_history_reads_empty_cells_as_nan():
-    columns = visualize.load_history(
-        [{"d_loss": "1.5", "g_loss": "0.5", "d_real": ""}, {"d_loss": 2, "g_loss": 1}]
-    )
-    np.testing.assert_allclose(columns["d_loss"], [1.5, 2.0])
-    assert np.isnan(columns["d_real"]).all()
-
-
 @pytest.mark.parametrize(
     "source, options",
     [
@@ -308,7 +263,7 @@ def constant_batches(values):
 
 def test_make_gif_from_batches(tmp_path):
     values = [10, 60, 110, 160]
-    path = visualize.make_gif(
+    path = animation.make_gif(
         constant_batches(values),
         tmp_path / "training.gif",
         duration=100,
@@ -345,11 +300,11 @@ def test_make_gif_from_folder_in_step_order(tmp_path):
         iio.imwrite(folder / f"step_{step}.png", np.full((30, 40), value, dtype=np.uint8))
     (folder / "notes.txt").write_text("not a frame")
     plain = iio.imread(
-        visualize.make_gif(folder, tmp_path / "plain.gif", label_steps=False), index=None
+        animation.make_gif(folder, tmp_path / "plain.gif", label_steps=False), index=None
     )
     assert plain.shape == (3, 30, 40, 3)
     assert [int(frame[0, 0, 0]) for frame in plain] == [40, 80, 120]
-    labelled = visualize.make_gif(
+    labelled = animation.make_gif(
         folder, tmp_path / "labelled.gif", loop=None, hold_last=None, duration=50
     )
     frames = iio.imread(labelled, index=None)
@@ -365,14 +320,14 @@ def test_make_gif_finished_images_and_colour(tmp_path):
     red = np.zeros((20, 24, 3), dtype=np.uint8)
     red[..., 0] = 255
     frames = iio.imread(
-        visualize.make_gif([grey, transparent, red], tmp_path / "a.gif", loop=3), index=None
+        animation.make_gif([grey, transparent, red], tmp_path / "a.gif", loop=3), index=None
     )
     assert frames.shape == (3, 20, 24, 3)
     assert frames[0, 0, 0].tolist() == [128, 128, 128]
     assert frames[1, 0, 0].tolist() == [255, 255, 255]
     assert frames[2, 0, 0].tolist() == [255, 0, 0]
     assert iio.immeta(tmp_path / "a.gif")["loop"] == 3
-    single = visualize.make_gif([digits(16)], tmp_path / "single.gif", steps=[7], scale=1)
+    single = animation.make_gif([digits(16)], tmp_path / "single.gif", steps=[7], scale=1)
     assert iio.imread(single, index=None).shape[0] == 1
 
 
@@ -390,31 +345,31 @@ def test_make_gif_rejects_bad_input(tmp_path):
     ]
     for frames, options in cases:
         with pytest.raises(ValueError):
-            visualize.make_gif(frames, target, **options)
+            animation.make_gif(frames, target, **options)
     with pytest.raises(ValueError, match=".gif"):
-        visualize.make_gif(constant_batches([1, 2]), tmp_path / "out.png")
+        animation.make_gif(constant_batches([1, 2]), tmp_path / "out.png")
     with pytest.raises(FileNotFoundError):
-        visualize.make_gif(tmp_path / "missing", target)
+        animation.make_gif(tmp_path / "missing", target)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no .png"):
-        visualize.make_gif(empty, target)
+        animation.make_gif(empty, target)
     iio.imwrite(empty / "final.png", np.zeros((8, 8), dtype=np.uint8))
     with pytest.raises(ValueError, match="step number"):
-        visualize.make_gif(empty, target)
+        animation.make_gif(empty, target)
     iio.imwrite(empty / "step_1.png", np.zeros((8, 8), dtype=np.uint8))
     iio.imwrite(empty / "step_001.png", np.zeros((8, 8), dtype=np.uint8))
     (empty / "final.png").unlink()
     with pytest.raises(ValueError, match="both hold step 1"):
-        visualize.make_gif(empty, target)
+        animation.make_gif(empty, target)
     assert not target.exists()
 
 
 def test_show_gif_embeds_the_data(tmp_path):
     from IPython.display import HTML
 
-    path = visualize.make_gif(constant_batches([0, 255]), tmp_path / "walk.gif", steps=[0, 1])
-    display = visualize.show_gif(path, width=300)
+    path = animation.make_gif(constant_batches([0, 255]), tmp_path / "walk.gif", steps=[0, 1])
+    display = animation.show_gif(path, width=300)
     assert isinstance(display, HTML)
     markup = display._repr_html_()
     encoded = markup.split("data:image/gif;base64,")[1].split('"')[0]
@@ -423,18 +378,73 @@ def test_show_gif_embeds_the_data(tmp_path):
     assert str(tmp_path) not in markup
     (tmp_path / "fake.gif").write_bytes(b"\x89PNG not a gif")
     with pytest.raises(ValueError):
-        visualize.show_gif(tmp_path / "fake.gif")
+        animation.show_gif(tmp_path / "fake.gif")
     with pytest.raises(FileNotFoundError):
-        visualize.show_gif(tmp_path / "missing.gif")
+        animation.show_gif(tmp_path / "missing.gif")
+
+
+def test_make_gif_keeps_uint8_frames_whatever_the_value_range(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for step, value in ((1, 30), (2, 200)):
+        iio.imwrite(folder / f"step_{step}.png", np.full((12, 16), value, dtype=np.uint8))
+    batches = [np.full((4, 28, 28), 0.5, dtype=np.float32), np.zeros((4, 28, 28), np.float32)]
+    for source in (folder, sorted(folder.iterdir()), constant_batches([30, 200])):
+        path = animation.make_gif(
+            source, tmp_path / "frames.gif", label_steps=False, value_range=(-1, 1)
+        )
+        assert [int(frame[-1, -1, 0]) for frame in iio.imread(path, index=None)] == [30, 200]
+    # Float frames are mapped from their value range.
+    path = animation.make_gif(batches, tmp_path / "floats.gif", value_range=(-1, 1))
+    assert [int(frame[-1, -1, 0]) for frame in iio.imread(path, index=None)] == [191, 128]
 
 
 # ---------------------------------------------------------------------------------------------
-# Latent walks.
+# Latent vectors and walks.
+
+
+def test_sample_latent_draws_from_its_own_generator():
+    uniform = latent.sample_latent(1000, 16, seed=1)
+    expected = np.random.default_rng(1).uniform(-1.0, 1.0, size=(1000, 16)).astype(np.float32)
+    assert uniform.dtype == np.float32 and uniform.shape == (1000, 16)
+    assert np.array_equal(uniform, expected)
+    assert uniform.min() >= -1.0 and uniform.max() <= 1.0 and uniform.min() < -0.99
+    normal = latent.sample_latent(4000, 16, "normal", seed=np.int64(0))
+    expected = np.random.default_rng(0).standard_normal(size=(4000, 16)).astype(np.float32)
+    assert np.array_equal(normal, expected)
+    assert abs(normal.mean()) < 0.01 and abs(normal.std() - 1.0) < 0.01
+    assert not np.array_equal(latent.sample_latent(4, 8, seed=2), latent.sample_latent(4, 8))
+
+
+def test_sample_latent_without_a_seed_takes_one_from_numpy():
+    np.random.seed(11)
+    seed = int(np.random.randint(0, 2**31 - 1))
+    np.random.seed(11)
+    drawn = latent.sample_latent(3, 5, "normal")
+    assert np.array_equal(drawn, latent.sample_latent(3, 5, "normal", seed=seed))
+
+
+@pytest.mark.parametrize(
+    "n, latent_dim, distribution, seed",
+    [
+        (0, 8, "uniform", 0),
+        (True, 8, "uniform", 0),
+        (2.0, 8, "uniform", 0),
+        (2, 0, "uniform", 0),
+        (2, 8, "gaussian", 0),
+        (2, 8, "uniform", -1),
+        (2, 8, "uniform", 1.5),
+        (2, 8, "uniform", "0"),
+    ],
+)
+def test_sample_latent_rejects_bad_arguments(n, latent_dim, distribution, seed):
+    with pytest.raises(ValueError):
+        latent.sample_latent(n, latent_dim, distribution, seed)
 
 
 def test_linear_interpolation():
     start, end = np.array([1.0, -2.0, 0.5]), np.array([3.0, 2.0, -0.5])
-    latents = visualize.interpolate_latents(start, end, steps=5)
+    latents = latent.interpolate_latents(start, end, steps=5)
     assert latents.shape == (5, 3) and latents.dtype == np.float32
     np.testing.assert_allclose(latents[0], start)
     np.testing.assert_allclose(latents[-1], end)
@@ -449,7 +459,7 @@ def test_slerp_follows_the_great_circle():
     start = rng.standard_normal(16)
     end = rng.standard_normal(16)
     end *= np.linalg.norm(start) / np.linalg.norm(end)
-    latents = visualize.interpolate_latents(start, end, steps=7, method="slerp").astype(np.float64)
+    latents = latent.interpolate_latents(start, end, steps=7, method="slerp").astype(np.float64)
     np.testing.assert_allclose(latents[0], start, rtol=1e-6)
     np.testing.assert_allclose(latents[-1], end, rtol=1e-6)
     # Equal-length endpoints: every point keeps that length, at equal angles apart.
@@ -458,7 +468,7 @@ def test_slerp_follows_the_great_circle():
     angles = np.arccos(np.clip(np.sum(unit[:-1] * unit[1:], axis=1), -1, 1))
     np.testing.assert_allclose(angles, angles[0], rtol=1e-4)
     # Parallel vectors fall back to the straight line.
-    parallel = visualize.interpolate_latents(start, 2 * start, steps=3, method="slerp")
+    parallel = latent.interpolate_latents(start, 2 * start, steps=3, method="slerp")
     np.testing.assert_allclose(parallel[1], 1.5 * start, rtol=1e-6)
 
 
@@ -474,15 +484,15 @@ def test_slerp_follows_the_great_circle():
 )
 def test_interpolate_latents_rejects_bad_input(start, end, steps, method):
     with pytest.raises(ValueError):
-        visualize.interpolate_latents(start, end, steps=steps, method=method)
+        latent.interpolate_latents(start, end, steps=steps, method=method)
 
 
 def test_interpolate_calls_plain_callables_and_passes_training():
     weights = np.random.default_rng(4).standard_normal((8, 784))
-    images = visualize.interpolate(
+    images = latent.interpolate(
         lambda z: np.tanh(z @ weights).reshape(-1, 28, 28, 1), np.zeros(8), np.ones(8), 6
     )
-    expected = np.tanh(visualize.interpolate_latents(np.zeros(8), np.ones(8), 6) @ weights)
+    expected = np.tanh(latent.interpolate_latents(np.zeros(8), np.ones(8), 6) @ weights)
     np.testing.assert_allclose(images.reshape(6, 784), expected, rtol=1e-5)
 
     class Generator:
@@ -491,10 +501,10 @@ def test_interpolate_calls_plain_callables_and_passes_training():
             return np.zeros((len(latents), 28, 28, 1))
 
     generator = Generator()
-    visualize.interpolate(generator, np.zeros(8), np.ones(8), 3)
+    latent.interpolate(generator, np.zeros(8), np.ones(8), 3)
     assert generator.training is False
     with pytest.raises(ValueError, match="one image per vector"):
-        visualize.interpolate(lambda z: np.zeros((1, 28, 28, 1)), np.zeros(8), np.ones(8), 3)
+        latent.interpolate(lambda z: np.zeros((1, 28, 28, 1)), np.zeros(8), np.ones(8), 3)
 
 
 def test_generate_uses_inference_mode_of_keras_models():
@@ -509,7 +519,7 @@ def test_generate_uses_inference_mode_of_keras_models():
         ]
     )
     latents = np.random.default_rng(5).standard_normal((6, 4)).astype(np.float32)
-    images = visualize.generate(model, latents)
+    images = latent.generate(model, latents)
     assert isinstance(images, np.ndarray)
     np.testing.assert_allclose(
         images, np.asarray(model(latents, training=False)), rtol=1e-5, atol=1e-6
@@ -520,7 +530,7 @@ def test_generate_uses_inference_mode_of_keras_models():
 def test_latent_walk_grid_has_one_row_per_walk():
     weights = np.random.default_rng(6).standard_normal((8, 784))
     rng = np.random.default_rng(7)
-    figure = visualize.latent_walk_grid(
+    figure = latent.latent_walk_grid(
         lambda z: np.tanh(z @ weights).reshape(-1, 28, 28, 1),
         rng.standard_normal((3, 8)),
         rng.standard_normal((3, 8)),
@@ -532,4 +542,4 @@ def test_latent_walk_grid_has_one_row_per_walk():
     assert figure.axes[0].get_subplotspec().get_geometry()[:2] == (3, 5)
     assert figure._suptitle.get_text() == "walks"
     with pytest.raises(ValueError):
-        visualize.latent_walk_grid(lambda z: z, np.zeros((2, 8)), np.zeros((3, 8)))
+        latent.latent_walk_grid(lambda z: z, np.zeros((2, 8)), np.zeros((3, 8)))

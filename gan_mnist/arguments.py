@@ -1,0 +1,185 @@
+"""The ``gan-mnist`` argument parser: every command, option and help text, and one-line errors."""
+
+import argparse
+import math
+
+from gan_mnist import evaluator, losses, metrics, models
+from gan_mnist.run import EVALUATION_SEED, SAMPLE_COUNT
+
+PROG = "gan-mnist"
+MODELS = {"mlp": models.MLP_PRESETS, "dcgan": models.DCGAN_PRESETS}
+
+
+def one_line(error):
+    """An error message on one line."""
+    return " ".join(str(error).split())
+
+
+class UsageError(ValueError):
+    """A bad combination of arguments, reported like argparse's own errors (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: the problem and where to find help."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def _integer(minimum, maximum=None):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"from {minimum:,} to {maximum:,}" if maximum else f"of at least {minimum}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {text}")
+        return value
+
+    return parse
+
+
+def _number(low, high=None, low_inclusive=True):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        too_low = value < low if low_inclusive else value <= low
+        if not math.isfinite(value) or too_low or (high is not None and value >= high):
+            upper = "inf" if high is None else f"{high:g}"
+            bounds = f"{'[' if low_inclusive else '('}{low:g}, {upper})"
+            raise argparse.ArgumentTypeError(f"expected a number in {bounds}, got {text}")
+        return value
+
+    return parse
+
+
+def _add_train(commands):
+    train = commands.add_parser(
+        "train", help="train a GAN into a run folder",
+        description=(
+            "Train a GAN on the 60,000 MNIST training digits into a run folder: config.json, "
+            "history.csv (one row per step), checkpoints/, frames/, progress.gif, losses.png, "
+            "samples.png and metrics.json. Settings left out come from the preset. Stop it "
+            "with Ctrl-C (or kill) and run the same command with --resume to continue."
+        ),
+    )
+    train.add_argument("--model", required=True, choices=sorted(MODELS),
+                       help="mlp: the fully connected GAN; dcgan: the convolutional one")
+    train.add_argument("--preset", choices=models.PRESETS,
+                       help="vanilla or leaky for mlp, classic or recommended for dcgan "
+                            "(default: vanilla for mlp, recommended for dcgan)")
+    train.add_argument("--loss", choices=losses.NAMES, help="the GAN loss (default: the preset's)")
+    train.add_argument("--label-smoothing", type=_number(0.0, 1.0), metavar="S",
+                       help="one-sided label smoothing for the minimax and non_saturating "
+                            "losses (default: the preset's)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_integer(1), metavar="N",
+                        help="generator updates in the whole run (default: the preset's)")
+    length.add_argument("--epochs", type=_integer(1), metavar="E",
+                        help="passes over the training set: E * (60000 // batch size) steps")
+    train.add_argument("--batch-size", type=_integer(1), metavar="B",
+                       help="digits per step (default: the preset's)")
+    train.add_argument("--learning-rate", type=_number(0.0, low_inclusive=False), metavar="LR",
+                       help="Adam's learning rate for both networks (default: the preset's)")
+    train.add_argument("--beta-1", type=_number(0.0, 1.0), metavar="B1",
+                       help="Adam's beta_1 (default: the preset's)")
+    train.add_argument("--d-steps", type=_integer(1), default=1, metavar="K",
+                       help="discriminator updates per generator update (default: 1; 5 for "
+                            "WGAN-GP)")
+    train.add_argument("--gradient-penalty", type=_number(0.0), default=0.0, metavar="W",
+                       help="weight of the WGAN-GP gradient penalty (default: 0; 10 for WGAN-GP)")
+    train.add_argument("--seed", type=_integer(0), default=0,
+                       help="seeds the weights, batches and noise (default: 0)")
+    train.add_argument("--run-dir", metavar="DIR",
+                       help="the run folder (default: runs/MODEL-PRESET-LOSS-seedSEED)")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue the run in --run-dir from its last checkpoint")
+    start.add_argument("--overwrite", action="store_true",
+                       help="delete the run in --run-dir and start it over")
+    train.add_argument("--snapshot-every", type=_integer(1), metavar="N",
+                       help="steps between snapshot frames (default: about 20 per run)")
+    train.add_argument("--checkpoint-every", type=_integer(1), metavar="N",
+                       help="steps between checkpoints (default: about 10 per run)")
+    train.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                       help="compile the train step with XLA (default: for MLPs only, where "
+                            "it is faster on a CPU)")
+    train.add_argument("--deterministic", action="store_true",
+                       help="TensorFlow op determinism: bit-identical repeats, slower and "
+                            "without XLA (default: off)")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard logs (metrics and samples) to "
+                            "DIR/tensorboard")
+    train.add_argument("--eval-samples", type=_integer(0, metrics.MAX_SAMPLES),
+                       default=metrics.MAX_SAMPLES, metavar="N",
+                       help="samples scored for metrics.json (default: 10,000; 0: no metrics)")
+    train.set_defaults(command_parser=train)
+
+
+def build_parser():
+    parser = Parser(
+        prog=PROG,
+        description="Train GANs on MNIST, sample from them and score them.",
+        epilog=f"Run `{PROG} COMMAND --help` for the options of a command.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands)
+
+    sample = commands.add_parser(
+        "sample", help="draw digits from a trained run",
+        description="Draw digits from the latest checkpoint of a run folder.",
+    )
+    sample.add_argument("--run-dir", required=True, metavar="DIR", help="a run folder of train")
+    sample.add_argument("--n", type=_integer(1), default=SAMPLE_COUNT,
+                        help=f"number of digits (default: {SAMPLE_COUNT})")
+    sample.add_argument("--seed", type=_integer(0), default=0,
+                        help="seed of the latent vectors (default: 0)")
+    sample.add_argument("--out", required=True, metavar="PATH",
+                        help="a .png for a grid of the digits, or .npy for the images themselves")
+    sample.set_defaults(command_parser=sample)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a trained run or a .npy of images (JSON on stdout)",
+        description=(
+            "Score the latest checkpoint of a run folder, or images saved as a .npy array (uint8, "
+            "or floats in [0, 1] or [-1, 1]), with gan_mnist.metrics: Frechet and kernel "
+            "distances, classifier score and class coverage, each with the value real digits "
+            "get (floor_*). Prints JSON."
+        ),
+    )
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-dir", metavar="DIR", help="a run folder of train")
+    source.add_argument("--images", metavar="FILE", help="a .npy file of images (N, 28, 28[, 1])")
+    evaluate.add_argument("--n", type=_integer(2, metrics.MAX_SAMPLES), default=None,
+                          help="number of samples (default: 10,000, or all the images up to "
+                               "10,000)")
+    evaluate.add_argument("--seed", type=_integer(0), default=EVALUATION_SEED,
+                          help="seed of a run's samples (default: 0)")
+    evaluate.add_argument("--reference", choices=metrics.REFERENCES, default="test",
+                          help="the MNIST split compared against (default: test)")
+    evaluate.set_defaults(command_parser=evaluate)
+
+    data_command = commands.add_parser(
+        "data", help="download or verify the MNIST files",
+        description="Download the MNIST files that are missing and verify their checksums.",
+    )
+    data_command.add_argument(
+        "--dir", default=None, help="data folder (default: $GAN_MNIST_DATA_DIR or data/)"
+    )
+    data_command.set_defaults(command_parser=data_command)
+
+    trainer = commands.add_parser(
+        "train-evaluator", help="train the MNIST classifier behind the metrics",
+        description="Train the evaluator that gan_mnist.metrics uses, check it and save it.",
+    )
+    settings = evaluator.EVALUATOR_SETTINGS
+    trainer.add_argument("--seed", type=_integer(0), default=settings["seed"])
+    trainer.add_argument("--epochs", type=_integer(1), default=settings["epochs"])
+    trainer.add_argument("--batch-size", type=_integer(1), default=settings["batch_size"])
+    trainer.add_argument("--output", default=None,
+                         help="a .keras path (default: the file shipped in the package)")
+    trainer.set_defaults(command_parser=trainer)
+    return parser

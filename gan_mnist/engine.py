@@ -1,0 +1,402 @@
+"""The execution engine under ``GAN``: exact, fast, reproducible steps inside Keras' ``fit``.
+
+``Trainer`` is a ``keras.Model`` base class that leaves the algorithm (``train_step``) to its
+subclass and supplies what makes it fast and exact:
+
+- **In-memory batches.** ``fit`` keeps the training images in a device variable and each step
+  gathers its batch inside the graph, so a step needs no input and a whole execution (up to
+  ``steps_per_execution`` steps) is one compiled ``tf.while_loop``, with XLA where it pays.
+- **Exact step counts.** ``fit`` plans the size of every execution, so that each epoch has
+  exactly ``steps_per_epoch`` steps and every callback's ``step_interval`` falls on an
+  execution boundary (Keras alone rounds epochs up to whole executions).
+- **Per-step records.** ``record`` writes each step's numbers into a buffer that ``fit`` copies
+  to the host after every execution (``latest_steps``, ``step_history``).
+- **Counter-based random numbers.** ``step_keys`` derives every random number of step ``s``
+  from the seed and ``s``, so a run restored at step ``s`` continues exactly.
+- **Several devices.** Under ``tf.distribute.MirroredStrategy`` every replica draws the same
+  global batch and keeps its share, so one device and several give the same numbers.
+"""
+
+import math
+import zlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_mnist import data, seeding
+from gan_mnist.history import RECORDS
+
+DEFAULT_BATCH_SIZE = 64
+# On a CPU, XLA halves the time of an MLP step but makes a compiled loop of convolution steps
+# about ten times slower, so "auto" uses it for networks without convolutions only.
+_CONVOLUTIONS = (
+    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D, keras.layers.SeparableConv2D,
+)
+
+
+def check_integer(name, value, minimum):
+    """``value`` as an int; ``ValueError`` unless it is an integer of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}.")
+    return int(value)
+
+
+def has_convolutions(model):
+    """Whether a model (or a model nested in it) has convolution layers."""
+    return any(
+        isinstance(layer, _CONVOLUTIONS)
+        or (isinstance(layer, keras.Model) and has_convolutions(layer))
+        for layer in model.layers
+    )
+
+
+def _largest_divisor(number, limit):
+    """The largest divisor of ``number`` that is at most ``limit``."""
+    return next(size for size in range(min(number, limit), 0, -1) if number % size == 0)
+
+
+class _State:
+    """Training-time values kept out of the model's weights and checkpoints.
+
+    A plain object, so Keras and ``tf.train.Checkpoint`` do not track what it holds: the
+    training images on the device, the per-step record buffer and the execution plan.
+    """
+
+    def __init__(self):
+        self.images = None
+        self.fingerprint = None
+        self.records = None
+        self.signature = None
+        self.read_step = 0
+        self.latest = []
+        self.plan = iter(())
+
+
+class _ReadSteps(keras.callbacks.Callback):
+    """Copies each execution's per-step records to the host, before any other callback runs."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.model.latest_steps()
+
+
+class Trainer(keras.Model):
+    """A Keras model trained step by step on images, one ``record`` per step (see the module).
+
+    ``image_shape`` and ``value_range`` describe the images it trains on; ``seed`` keys every
+    random draw. ``step_counter`` counts steps and ``step_history`` holds the records of every
+    step run in this process.
+    """
+
+    def __init__(self, image_shape, value_range, seed, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.value_range = tuple(float(value) for value in value_range)
+        # One copy on every replica; under a distribution strategy the first replica's
+        # update is kept.
+        self.step_counter = self.add_weight(
+            name="step", shape=(), dtype="int64", initializer="zeros", trainable=False,
+            aggregation="only_first_replica",
+        )
+        self.random_seed = self.add_weight(
+            name="random_seed", shape=(), dtype="int64",
+            initializer=keras.initializers.Constant(seed), trainable=False,
+            aggregation="only_first_replica",
+        )
+        self.trackers = [keras.metrics.Mean(name=name) for name in RECORDS]
+        self.step_history = {name: [] for name in ("step",) + RECORDS}
+        self._state = _State()
+
+    @property
+    def metrics(self):
+        return self.trackers
+
+    def compile(self, steps_per_execution, jit_compile, networks, **kwargs):
+        """Compile with ``jit_compile`` (``"auto"``: XLA for ``networks`` without convolutions,
+        unless op determinism is on, several replicas run or the model runs eagerly).
+        """
+        steps_per_execution = check_integer("steps_per_execution", steps_per_execution, 1)
+        if jit_compile == "auto":
+            jit_compile = (
+                not seeding.is_deterministic()
+                and self.distribute_strategy.num_replicas_in_sync == 1
+                and not kwargs.get("run_eagerly", False)
+                and not any(has_convolutions(network) for network in networks)
+            )
+        elif not isinstance(jit_compile, bool):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+        super().compile(optimizer=None, steps_per_execution=steps_per_execution,
+                        jit_compile=jit_compile, **kwargs)
+        self.max_steps_per_execution = steps_per_execution
+        self._state.signature = None
+
+    # -----------------------------------------------------------------------------------------
+    # What a train step uses.
+
+    def step_keys(self, count):
+        """``count`` independent stateless random keys for the current step."""
+        step = tf.convert_to_tensor(self.step_counter)
+        return tf.random.experimental.stateless_split(
+            tf.stack([tf.convert_to_tensor(self.random_seed), step]), num=count
+        )
+
+    def draw(self, key, shape, draw):
+        """``draw(shape, key)`` for the whole global batch, keeping this replica's share.
+
+        Every replica draws the same global numbers, so a run gives the same batches and noise
+        on one device or on several.
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        local = shape[0]
+        values = draw([local * replicas] + list(shape[1:]), key)
+        if replicas == 1:
+            return values
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return values[replica * local:(replica + 1) * local]
+
+    def real_batch(self, data, key):
+        """This replica's batch of real images: from the dataset, or drawn from memory."""
+        if self._state.signature[0] == "dataset":
+            return tf.cast(data, self.compute_dtype)
+        images = self._state.images
+        count = images.shape[0]
+        local = self._state.signature[1] // tf.distribute.get_strategy().num_replicas_in_sync
+
+        def uniform_indices(shape, seed):
+            return tf.random.stateless_uniform(shape, seed, minval=0, maxval=count, dtype=tf.int64)
+
+        # Batches are drawn uniformly with replacement, a fresh draw every step.
+        return tf.gather(images, self.draw(key, [local], uniform_indices))
+
+    def update(self, network, optimizer, tape, loss):
+        """One optimiser step of ``network`` on the gradient of ``loss`` recorded by ``tape``."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        weights = network.trainable_weights
+        gradients = tape.gradient(loss, weights)
+        if replicas > 1:
+            # Gradients are summed over replicas: each replica's share of the global batch.
+            gradients = [gradient / replicas for gradient in gradients]
+        optimizer.apply_gradients(zip(gradients, weights))
+
+    def record(self, **values):
+        """Record this step's ``RECORDS`` values, count the step, return the epoch means."""
+        values = tf.stack([tf.cast(values[name], tf.float32) for name in RECORDS])
+        for tracker, value in zip(self.trackers, tf.unstack(values)):
+            tracker.update_state(value)
+        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            values = tf.distribute.get_replica_context().all_reduce("mean", values)
+        records = self._state.records
+        slot = tf.math.floormod(tf.convert_to_tensor(self.step_counter), records.shape[0])
+        records.assign(tf.tensor_scatter_nd_update(records, [[slot]], [values]))
+        self.step_counter.assign_add(1)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    # -----------------------------------------------------------------------------------------
+    # Executions.
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        # One row per step of an execution, copied to the host after each execution.
+        records = self._state.records
+        if records is None or records.shape[0] < self.steps_per_execution:
+            with self.distribute_strategy.scope():
+                self._state.records = tf.Variable(
+                    tf.zeros([self.steps_per_execution, len(RECORDS)]),
+                    trainable=False,
+                    synchronization=tf.VariableSynchronization.ON_WRITE,
+                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                )
+        in_memory = self._state.signature is not None and self._state.signature[0] == "memory"
+        if not in_memory or self.run_eagerly or self.distribute_strategy.num_replicas_in_sync > 1:
+            # Keras' own loop: one step per element of the input, each step under
+            # `strategy.run`, which cross-replica updates need.
+            return super().make_train_function(force=force)
+
+        # With the images in memory a step needs no input, so a whole execution is one
+        # compiled loop (with XLA: one XLA program) instead of one call per step.
+        def run_steps(count):
+            def body(index):
+                self.train_step(None)
+                return index + 1
+
+            tf.while_loop(lambda index: index < count, body, [tf.constant(0)])
+            return {tracker.name: tracker.result() for tracker in self.trackers}
+
+        run_steps = tf.function(run_steps, jit_compile=self.jit_compile, reduce_retracing=True)
+
+        def train_function(iterator):
+            # Keras still hands over one input element per step; the sizes of the executions
+            # come from the plan that `fit` made for the same epochs.
+            return run_steps(tf.constant(next(self._state.plan, 1), tf.int32))
+
+        self.train_function = train_function
+        return train_function
+
+    def latest_steps(self):
+        """The per-step records of the latest execution, as a list of row dicts.
+
+        Rows hold ``step`` (1 for the first update) and the ``RECORDS`` values. Reading them
+        also appends them to ``step_history``; repeated calls after one execution return the
+        same rows.
+        """
+        step = int(self.step_counter.numpy())
+        read = self._state.read_step
+        if step == read:
+            return self._state.latest
+        if self._state.records is None:
+            # The counter was set by hand (a restored checkpoint): no step has run here.
+            self._state.read_step, self._state.latest = step, []
+            return []
+        buffer = self._state.records.numpy()
+        if not 0 < step - read <= len(buffer):
+            raise RuntimeError(
+                f"Cannot recover the records of steps {read + 1}-{step}: only the last "
+                f"{len(buffer)} steps are kept. Read them after every execution."
+            )
+        rows = []
+        for number in range(read + 1, step + 1):
+            values = buffer[(number - 1) % len(buffer)]
+            row = {"step": number}
+            row.update((name, float(value)) for name, value in zip(RECORDS, values))
+            rows.append(row)
+            for name, value in row.items():
+                self.step_history[name].append(value)
+        self._state.read_step = step
+        self._state.latest = rows
+        return rows
+
+    # -----------------------------------------------------------------------------------------
+    # Fitting.
+
+    def _store_images(self, images):
+        """Keep the training images in a device variable; return the variable.
+
+        Copying 60,000 digits to the device takes a noticeable fraction of a second, so the
+        same images (by checksum) given again are not copied again.
+        """
+        array = np.ascontiguousarray(images)
+        fingerprint = (array.shape, array.dtype.str, zlib.crc32(array.data))
+        stored = self._state.images
+        if stored is not None and fingerprint == self._state.fingerprint:
+            return stored
+        array = data.training_images(array, self.value_range, self.image_shape)
+        if stored is not None and tuple(stored.shape) == array.shape:
+            stored.assign(array)
+        else:
+            with self.distribute_strategy.scope():
+                stored = self._state.images = tf.Variable(array, trainable=False)
+        self._state.fingerprint = fingerprint
+        return stored
+
+    def release_images(self):
+        """Drop the device copy of the training images; the next ``fit`` makes a new one."""
+        self._state.images = None
+        self._state.fingerprint = None
+        self._state.signature = None
+        self.train_function = None
+
+    def _execution_size(self, callbacks, steps_per_epoch, epochs):
+        """Steps per execution such that step callbacks see every step they ask for.
+
+        Keras calls callbacks between executions only, so each callback's ``step_interval``,
+        the current step and (with several epochs) the epoch length must be multiples of it.
+        """
+        if self.distribute_strategy.num_replicas_in_sync > 1:
+            # Keras 3 fails on several steps per execution under MirroredStrategy
+            # (keras-team/keras#19246), so each step is its own execution there.
+            return 1
+        intervals = [getattr(callback, "step_interval", None) for callback in callbacks]
+        intervals = [int(interval) for interval in intervals if interval]
+        if not intervals:
+            return self.max_steps_per_execution
+        current = int(self.step_counter.numpy())
+        common = math.gcd(*intervals, current, steps_per_epoch if epochs > 1 else 0)
+        return _largest_divisor(common, self.max_steps_per_execution)
+
+    def _inputs(self, x, batch_size, steps_per_epoch):
+        """Keras' input for ``fit``, the steps per epoch and the signature of the set-up."""
+        if isinstance(x, tf.data.Dataset):
+            if batch_size is not None:
+                raise ValueError(
+                    "batch_size is set by the dataset; leave it out with a tf.data.Dataset."
+                )
+            if isinstance(x.element_spec, tuple):
+                x = x.map(lambda images, *rest: images)
+            if steps_per_epoch is not None:
+                return x.take(steps_per_epoch), steps_per_epoch, ("dataset", None)
+            cardinality = int(x.cardinality())
+            if cardinality <= 0:
+                raise ValueError(
+                    "The dataset's length is infinite or unknown; pass steps_per_epoch."
+                )
+            return x, cardinality, ("dataset", None)
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        stored = self._store_images(x)
+        batch_size = check_integer(
+            "batch_size", DEFAULT_BATCH_SIZE if batch_size is None else batch_size, 1
+        )
+        if batch_size > stored.shape[0]:
+            raise ValueError(
+                f"batch_size {batch_size} is larger than the {stored.shape[0]} images given."
+            )
+        if batch_size % replicas:
+            raise ValueError(
+                f"batch_size {batch_size} must be a multiple of the {replicas} replicas."
+            )
+        if steps_per_epoch is None:
+            steps_per_epoch = stored.shape[0] // batch_size
+        # Keras only needs one element per step: the batches are drawn in the graph. The
+        # finite dataset ends each epoch after exactly steps_per_epoch steps.
+        inputs = tf.data.Dataset.range(steps_per_epoch * replicas).batch(replicas)
+        return inputs, steps_per_epoch, ("memory", batch_size, id(stored))
+
+    def fit(self, x=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            steps_per_epoch=None, initial_epoch=0):
+        """Train for exactly ``steps_per_epoch * (epochs - initial_epoch)`` steps.
+
+        ``x`` is either the training images (uint8 digits as ``load_mnist`` gives them, scaled
+        to ``value_range``, or float images already scaled) or a ``tf.data.Dataset`` of image
+        batches. Images are kept in memory on the device and ``batch_size`` of them (default
+        64) are drawn per step inside the graph; an epoch defaults to ``len(x) // batch_size``
+        steps. A dataset is read one batch per step; each epoch starts a new pass over it
+        (give it ``.repeat()`` when ``steps_per_epoch`` is larger than one pass). In-memory
+        images are the fast path.
+
+        Returns Keras' ``History`` (per-epoch means); the per-step records are in
+        ``step_history`` and ``latest_steps()``.
+        """
+        if not self.compiled:
+            raise ValueError("Call compile() before fit().")
+        if x is None:
+            raise ValueError(
+                "fit needs training images (an array) or a tf.data.Dataset of batches."
+            )
+        epochs = check_integer("epochs", epochs, 1)
+        initial_epoch = check_integer("initial_epoch", initial_epoch, 0)
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_integer("steps_per_epoch", steps_per_epoch, 1)
+        callbacks = list(callbacks or [])
+        inputs, steps_per_epoch, signature = self._inputs(x, batch_size, steps_per_epoch)
+
+        size = self._execution_size(callbacks, steps_per_epoch, epochs - initial_epoch)
+        signature += (size,)
+        if signature != self._state.signature:
+            self._state.signature = signature
+            self.steps_per_execution = size
+            self.train_function = None
+        self._state.read_step = int(self.step_counter.numpy())
+        self._state.latest = []
+        # Keras runs each epoch as executions of `size` steps, the last one shorter.
+        self._state.plan = iter([
+            min(size, steps_per_epoch - start)
+            for _ in range(initial_epoch, epochs)
+            for start in range(0, steps_per_epoch, size)
+        ])
+        return super().fit(
+            inputs, epochs=epochs, verbose=verbose, callbacks=[_ReadSteps()] + callbacks,
+            initial_epoch=initial_epoch, shuffle=False,
+        )

@@ -1,0 +1,231 @@
+"""``Run``: a run folder as an object that owns its layout.
+
+::
+
+    RUN/
+    ├── config.json    the RunConfig, plus the command, the versions and the resumed steps
+    ├── history.csv    one row per step: step, d_loss, g_loss, d_real, d_fake
+    ├── checkpoints/   ckpt-<step>.* (the newest few)
+    ├── frames/        step_000000.png ...: digits from fixed noise every snapshot_every steps
+    ├── progress.gif   the frames as an animation
+    ├── losses.png     the loss curves and discriminator outputs
+    ├── samples.png    64 digits from fresh noise
+    ├── metrics.json   the metrics of gan_mnist.metrics.evaluate (with eval_samples > 0)
+    └── tensorboard/   TensorBoard logs (with tensorboard=True)
+
+``gan_mnist.train(config, images, run_dir)`` and the command line both go through it.
+"""
+
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from gan_mnist import animation, callbacks, checkpoints, files, history, visualize
+from gan_mnist.gan import build_gan
+from gan_mnist.run_config import RunConfig
+
+MAX_GIF_FRAMES = 60
+# samples.png shows 64 digits from a seed other than the snapshots' (seed 0), so they differ
+# from the GIF's digits; metrics.json scores samples of seed 0.
+SAMPLE_COUNT = 64
+SAMPLE_SEED = 1
+EVALUATION_SEED = 0
+# config.json's entries that describe the run rather than configure it.
+RECORD_KEYS = ("command", "versions", "resumed_from")
+OUTPUTS = ("progress.gif", "losses.png", "samples.png", "metrics.json")
+
+
+def versions():
+    """The versions of Python and the libraries a run was made with."""
+    import keras
+    import tensorflow as tf
+
+    import gan_mnist
+
+    return dict(python=platform.python_version(), tensorflow=tf.__version__,
+                keras=keras.__version__, numpy=np.__version__, gan_mnist=gan_mnist.__version__)
+
+
+class Run:
+    """The run folder ``directory`` (see the module for its layout)."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.config_path = self.directory / "config.json"
+        self.history_path = self.directory / "history.csv"
+        self.checkpoints_dir = self.directory / "checkpoints"
+        self.frames_dir = self.directory / "frames"
+        self.tensorboard_dir = self.directory / "tensorboard"
+        self.gif_path = self.directory / "progress.gif"
+        self.losses_path = self.directory / "losses.png"
+        self.samples_path = self.directory / "samples.png"
+        self.metrics_path = self.directory / "metrics.json"
+
+    def __repr__(self):
+        return f"Run({str(self.directory)!r})"
+
+    # -----------------------------------------------------------------------------------------
+    # Reading.
+
+    def is_empty(self):
+        """Whether the folder is missing or holds nothing."""
+        return not self.directory.is_dir() or not any(self.directory.iterdir())
+
+    def record(self):
+        """``config.json`` as a dict: the config's settings and the run's record."""
+        if not self.config_path.is_file():
+            raise FileNotFoundError(
+                f"No config.json in {self.directory}: not a run folder of gan_mnist.train or "
+                "`gan-mnist train`. Check the folder."
+            )
+        try:
+            return json.loads(self.config_path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{self.config_path} is not valid JSON ({error}).") from None
+
+    def config(self):
+        """The run's ``RunConfig``, read from ``config.json``."""
+        settings = {key: value for key, value in self.record().items() if key not in RECORD_KEYS}
+        try:
+            return RunConfig.from_dict(settings)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"{self.config_path} does not hold the settings of this version of gan_mnist "
+                f"({error}); train a new run."
+            ) from None
+
+    def latest_step(self):
+        """The step of the newest checkpoint, or ``None``."""
+        return checkpoints.latest_step(self.checkpoints_dir)
+
+    def history(self):
+        """The per-step history, a dict of lists (see ``gan_mnist.history.read_history``)."""
+        return history.read_history(self.history_path)
+
+    def frames(self, limit=None):
+        """The snapshot files in step order, thinned evenly to at most ``limit``."""
+        frames = [path for _, path in callbacks.frame_steps(self.frames_dir)]
+        if limit is not None and len(frames) > limit:
+            keep = np.unique(np.linspace(0, len(frames) - 1, limit).round().astype(int))
+            frames = [frames[index] for index in keep]
+        return frames
+
+    def load_gan(self, networks=None):
+        """The run's GAN at its newest checkpoint: ``(gan, step)``.
+
+        ``networks`` are the run's own ``(generator, discriminator)`` when it was trained with
+        networks of its own rather than its preset's.
+        """
+        gan = build_gan(self.config().replace(jit_compile=False), networks)
+        step = checkpoints.restore_latest(gan, self.checkpoints_dir)
+        if step is None:
+            raise FileNotFoundError(
+                f"No checkpoint in {self.checkpoints_dir} yet: the run stopped before its first "
+                "one. Continue it with resume=True (`gan-mnist train ... --resume`)."
+            )
+        return gan, step
+
+    # -----------------------------------------------------------------------------------------
+    # Writing.
+
+    def start(self, config, resume=False, overwrite=False):
+        """Get the folder ready for training ``config``; return the stored record or ``None``.
+
+        A non-empty folder is refused unless ``resume`` (its config must match ``config`` in
+        ``RESUME_KEYS``) or ``overwrite`` (its outputs are deleted first).
+        """
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(f"The run folder {self.directory} is a file; choose another folder.")
+        if self.is_empty():
+            return None
+        if not resume and not overwrite:
+            raise ValueError(
+                f"The run folder {self.directory} is not empty; continue that run with --resume "
+                "(resume=True), start it over with --overwrite (overwrite=True), or choose "
+                "another folder."
+            )
+        if not self.config_path.is_file():
+            raise ValueError(
+                f"{self.directory} holds files but no config.json, so it is not a run folder "
+                "of gan_mnist; choose another folder."
+            )
+        if overwrite:
+            self.clear()
+            return None
+        differences = config.differences(self.config())
+        if differences:
+            listed = "; ".join(
+                f"{key} {stored!r} (this run: {wanted!r})"
+                for key, (wanted, stored) in differences.items()
+            )
+            raise ValueError(
+                f"Cannot resume {self.directory}: it was trained with {listed}. Repeat the run's "
+                "settings (see its config.json) or choose another folder."
+            )
+        return self.record()
+
+    def clear(self, after_step=None):
+        """Delete the run's outputs: all of them, or only the frames after ``after_step``."""
+        for step, frame in callbacks.frame_steps(self.frames_dir):
+            if after_step is None or step > after_step:
+                frame.unlink()
+        if after_step is not None:
+            return
+        for folder in (self.checkpoints_dir, self.tensorboard_dir):
+            if folder.is_dir():
+                shutil.rmtree(folder)
+        for path in (self.history_path, self.config_path, self.gif_path, self.losses_path,
+                     self.samples_path, self.metrics_path):
+            path.unlink(missing_ok=True)
+
+    def write_config(self, config, command=None, resumed_from=()):
+        """Write ``config.json``: the config, the command, the versions, the resumed steps."""
+        record = dict(config.to_dict(), command=command, versions=versions(),
+                      resumed_from=list(resumed_from))
+        files.write_text(self.config_path, json.dumps(record, indent=2) + "\n")
+
+    def write_outputs(self, gan, config):
+        """Write progress.gif, losses.png, samples.png and metrics.json; describe each."""
+        written = {}
+        frames = self.frames(MAX_GIF_FRAMES)
+        if frames:
+            animation.make_gif(frames, self.gif_path, duration=150, scale=2)
+            written["progress.gif"] = f"{len(frames)} frames"
+        step = int(gan.step_counter.numpy())
+        name = f"{config.architecture} {config.preset}, {config.loss}"
+        figure = visualize.plot_losses(
+            self.history_path, loss=config.loss, probabilities=True, title=f"{name}, {step:,} steps"
+        )
+        files.write_atomically(
+            self.losses_path, lambda temporary: figure.savefig(temporary, format="png", dpi=100)
+        )
+        written["losses.png"] = "loss curves"
+        visualize.save_grid(
+            gan.generate(SAMPLE_COUNT, seed=SAMPLE_SEED), self.samples_path, rows=8, cols=8,
+            title=f"{name}, step {step:,}", value_range=gan.value_range,
+        )
+        written["samples.png"] = f"{SAMPLE_COUNT} digits"
+        if config.eval_samples:
+            written["metrics.json"] = self.write_metrics(gan, config.eval_samples)
+        return written
+
+    def write_metrics(self, gan, n):
+        """Score ``n`` samples into metrics.json; return a one-line summary."""
+        from gan_mnist import evaluator, metrics
+
+        try:
+            evaluator.load_evaluator()
+        except FileNotFoundError as error:
+            return f"not written: {' '.join(str(error).split())}"
+        scores = metrics.evaluate(gan, n=n, seed=EVALUATION_SEED)
+        record = dict(step=int(gan.step_counter.numpy()), seed=EVALUATION_SEED,
+                      reference="test", **scores)
+        files.write_text(self.metrics_path, json.dumps(record, indent=2) + "\n")
+        return (
+            f"Frechet distance {scores['fid']:.2f} (real digits {scores['floor_fid']:.2f}), "
+            f"classifier score {scores['score']:.2f} (real digits {scores['floor_score']:.2f}), "
+            f"{scores['classes_seen']} classes seen"
+        )

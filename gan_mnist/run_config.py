@@ -1,0 +1,265 @@
+"""``RunConfig``: every setting of a training run in one frozen, validated dataclass.
+
+A run is fully described by its config: the networks (a preset of ``gan_mnist.models`` and its
+widths), the images' value range, the noise, the loss, one Adam optimiser per network, the
+batch, the number of steps, the seed, and what the run folder keeps (snapshots, checkpoints,
+metrics). ``RunConfig.from_preset(name, **overrides)`` starts from a write-up's settings;
+``to_dict``/``from_dict`` (and ``to_json``/``from_json``) are the one source of a run folder's
+``config.json``; ``differences`` says which settings stop a run from being resumed with another.
+"""
+
+import dataclasses
+import json
+import math
+import numbers
+
+from gan_mnist import losses, models
+
+LATENTS = ("uniform", "normal")
+DEFAULT_STEPS_PER_EXECUTION = 200
+
+# The training settings of each preset, from the write-ups.
+PRESET_SETTINGS = {
+    # "Using GANs to generate MNIST digits": images in [0, 1] (sigmoid output), uniform noise,
+    # Adam with TensorFlow's defaults, 100,000 iterations. Its "Goodfellow" loss
+    # G_loss = -mean(log D(G(z))) and its "alternative" cross-entropy loss are both the
+    # non-saturating loss. The batch size (`mb_size`) is not shown in the text; 128 is the value
+    # of the original code.
+    "vanilla": dict(
+        value_range=(0.0, 1.0), latent="uniform", latent_dim=100, loss="non_saturating",
+        label_smoothing=0.0, learning_rate=0.001, beta_1=0.9, batch_size=128, steps=100_000,
+    ),
+    # The leaky-ReLU MLP write-up: images scaled to [-1, 1], uniform noise in [-1, 1], one-sided
+    # label smoothing 0.1, Adam 0.002, batch 100, 500 epochs of 550 batches.
+    "leaky": dict(
+        value_range=(-1.0, 1.0), latent="uniform", latent_dim=100, loss="non_saturating",
+        label_smoothing=0.1, learning_rate=0.002, beta_1=0.9, batch_size=100, steps=275_000,
+    ),
+    # The DCGAN write-up: Adam with TensorFlow's defaults (its prose suggests 0.0002), batch 16,
+    # 3000 iterations, cross-entropy losses with the generator's label 1 (non-saturating).
+    # Two bugs of the original are fixed here: it fed [0, 1] images to a discriminator that
+    # sees tanh outputs in [-1, 1] (we use [-1, 1] throughout), and it drew its noise with
+    # `np.random.normal(-1, 1)`, i.e. mean -1 and standard deviation 1, so the ReLU after the
+    # reshape zeroed 84% of it (we draw a standard normal).
+    "classic": dict(
+        value_range=(-1.0, 1.0), latent="normal", latent_dim=100, loss="non_saturating",
+        label_smoothing=0.0, learning_rate=0.001, beta_1=0.9, batch_size=16, steps=3000,
+    ),
+    # Ours: the DCGAN paper's Adam 2e-4 / beta_1 0.5, batch 64, standard-normal noise; 5000
+    # steps (about two minutes of train steps on 2 cores) is our suggestion, not a write-up's.
+    "recommended": dict(
+        value_range=(-1.0, 1.0), latent="normal", latent_dim=100, loss="non_saturating",
+        label_smoothing=0.0, learning_rate=0.0002, beta_1=0.5, batch_size=64, steps=5000,
+    ),
+}
+
+# What a resumed run must share with the run it continues. The number of steps may change (to
+# extend a run), and so may speed options and the intervals of snapshots and checkpoints.
+RESUME_KEYS = (
+    "preset", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
+    "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
+    "d_learning_rate", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
+    "snapshot_count", "snapshot_seed",
+)
+# `from_preset` shortcuts that set one optimiser setting for both networks.
+SHARED_OPTIMIZER_KEYS = ("learning_rate", "beta_1", "beta_2")
+
+
+def _integer(name, value, minimum, optional=False):
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}.")
+
+
+def _number(name, value, low, high=math.inf, low_open=False, high_open=True):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if value < low or (low_open and value == low) or value > high or (high_open and value == high):
+        bounds = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number in {bounds}, got {value!r}.")
+
+
+def _choice(name, value, valid):
+    if value not in valid:
+        raise ValueError(f"Unknown {name} {value!r}. Valid values: {', '.join(map(str, valid))}.")
+
+
+def _widths(name, value):
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of positive integers or None, got {value!r}.")
+    value = tuple(value)
+    for width in value:
+        _integer(name, width, 1)
+    return tuple(int(width) for width in value)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Every setting of a training run; see the module docstring. Validated when made.
+
+    Defaults are the recommended DCGAN's. ``generator_widths``/``discriminator_widths`` of
+    ``None`` keep the preset's (for an MLP: one hidden width; for a DCGAN: its two filter
+    counts). ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
+    of training. ``eval_samples`` digits are scored into ``metrics.json`` at the end (0: none).
+    """
+
+    # The networks and their images.
+    preset: str = "recommended"
+    generator_widths: tuple | None = None
+    discriminator_widths: tuple | None = None
+    latent: str = "normal"
+    latent_dim: int = 100
+    value_range: tuple = (-1.0, 1.0)
+    # The game.
+    loss: str = "non_saturating"
+    label_smoothing: float = 0.0
+    d_steps: int = 1
+    gradient_penalty: float = 0.0
+    # One Adam optimiser per network.
+    g_learning_rate: float = 0.0002
+    d_learning_rate: float = 0.0002
+    g_beta_1: float = 0.5
+    d_beta_1: float = 0.5
+    g_beta_2: float = 0.999
+    d_beta_2: float = 0.999
+    # The schedule and its speed.
+    batch_size: int = 64
+    steps: int = 5000
+    seed: int = 0
+    deterministic: bool = True
+    jit_compile: bool | str = "auto"
+    steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
+    # What the run folder keeps.
+    snapshot_every: int | None = None
+    snapshot_count: int = 16
+    snapshot_seed: int = 0
+    checkpoint_every: int | None = None
+    keep_checkpoints: int = 3
+    eval_samples: int = 0
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        _choice("preset", self.preset, models.PRESETS)
+        for name in ("generator_widths", "discriminator_widths"):
+            object.__setattr__(self, name, _widths(name, getattr(self, name)))
+        _choice("latent distribution", self.latent, LATENTS)
+        _integer("latent_dim", self.latent_dim, 1)
+        try:
+            low, high = (float(value) for value in self.value_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"value_range must be a (low, high) pair, got {self.value_range!r}."
+            ) from None
+        if (low, high) not in ((0.0, 1.0), (-1.0, 1.0)):
+            raise ValueError(
+                f"value_range must be (0, 1) (sigmoid generators) or (-1, 1) (tanh generators), "
+                f"got {self.value_range!r}."
+            )
+        object.__setattr__(self, "value_range", (low, high))
+        _choice("loss", self.loss, losses.NAMES)
+        _number("label_smoothing", self.label_smoothing, 0.0, 1.0)
+        if self.label_smoothing and not losses.get(self.loss).supports_label_smoothing:
+            raise ValueError(
+                f"label_smoothing applies to the minimax and non_saturating losses only, not to "
+                f"{self.loss}; set it to 0."
+            )
+        _integer("d_steps", self.d_steps, 1)
+        _number("gradient_penalty", self.gradient_penalty, 0.0)
+        for network in ("g", "d"):
+            _number(f"{network}_learning_rate", getattr(self, f"{network}_learning_rate"), 0.0,
+                    low_open=True)
+            _number(f"{network}_beta_1", getattr(self, f"{network}_beta_1"), 0.0, 1.0)
+            _number(f"{network}_beta_2", getattr(self, f"{network}_beta_2"), 0.0, 1.0)
+        _integer("batch_size", self.batch_size, 1)
+        _integer("steps", self.steps, 1)
+        _integer("seed", self.seed, 0)
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}.")
+        if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {self.jit_compile!r}.")
+        if self.jit_compile is True and self.deterministic:
+            raise ValueError(
+                "jit_compile=True cannot run with deterministic=True (Keras turns XLA off under "
+                "op determinism); drop one of them."
+            )
+        _integer("steps_per_execution", self.steps_per_execution, 1)
+        _integer("snapshot_every", self.snapshot_every, 1, optional=True)
+        _integer("snapshot_count", self.snapshot_count, 1)
+        _integer("snapshot_seed", self.snapshot_seed, 0)
+        _integer("checkpoint_every", self.checkpoint_every, 1, optional=True)
+        _integer("keep_checkpoints", self.keep_checkpoints, 1)
+        _integer("eval_samples", self.eval_samples, 0)
+        if not isinstance(self.tensorboard, bool):
+            raise ValueError(f"tensorboard must be True or False, got {self.tensorboard!r}.")
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """The config of a preset's write-up, with ``overrides`` (any field) applied.
+
+        ``learning_rate``, ``beta_1`` and ``beta_2`` set that Adam setting for both networks.
+        A loss without label smoothing drops the preset's smoothing unless it is given.
+        """
+        _choice("preset", preset, models.PRESETS)
+        settings = dict(PRESET_SETTINGS[preset])
+        values = {}
+        for key in ("learning_rate", "beta_1"):
+            value = settings.pop(key)
+            values.update({f"g_{key}": value, f"d_{key}": value})
+        values.update(settings)
+        for key in SHARED_OPTIMIZER_KEYS:
+            if key in overrides:
+                value = overrides.pop(key)
+                values.update({f"g_{key}": value, f"d_{key}": value})
+        loss = overrides.get("loss", values["loss"])
+        if "label_smoothing" not in overrides and loss in losses.NAMES and not losses.get(
+            loss
+        ).supports_label_smoothing:
+            values["label_smoothing"] = 0.0
+        unknown = sorted(set(overrides) - {field.name for field in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"Unknown setting(s) {unknown} for RunConfig.")
+        values.update(overrides)
+        return cls(preset=preset, **values)
+
+    @property
+    def architecture(self):
+        """``"mlp"`` or ``"dcgan"``: the kind of networks of the preset."""
+        return "mlp" if self.preset in models.MLP_PRESETS else "dcgan"
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """The settings as a dict of JSON types (tuples become lists)."""
+        return {
+            field.name: list(value) if isinstance(value, tuple) else value
+            for field in dataclasses.fields(self)
+            for value in [getattr(self, field.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config of ``to_dict``'s output; unknown keys raise, missing ones take defaults."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"Unknown setting(s) {unknown} for RunConfig.")
+        return cls(**values)
+
+    def to_json(self):
+        """``to_dict`` as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        """The config of ``to_json``'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def differences(self, other):
+        """``{key: (this value, other value)}`` for every ``RESUME_KEYS`` setting that differs."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return {key: (mine[key], theirs[key]) for key in RESUME_KEYS if mine[key] != theirs[key]}
