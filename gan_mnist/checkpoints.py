@@ -3,9 +3,18 @@
 Files are ``tf.train.CheckpointManager``'s, named ``ckpt-<step>``; the newest few are kept.
 With counter-based random numbers (``gan_mnist.engine``) the seed and the step fix every later
 batch and noise draw, so a run restored at step ``s`` continues as if it had never stopped.
+
+A checkpoint is trusted only once it is complete: ``Checkpoints`` flushes its files to the disk
+before it counts one as saved, and ``restore_newest`` reads every tensor of a checkpoint (TensorFlow
+checks each one's CRC32C) before restoring it, falling back to older ones when the newest is
+damaged (cut short, corrupted, missing a file).
 """
 
 import math
+import os
+import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -36,22 +45,115 @@ def step_of(path):
     return int(str(path).rsplit("-", 1)[1])
 
 
+def steps(directory):
+    """The steps of the checkpoints in ``directory`` (by their index files), newest first."""
+    pattern = re.compile(rf"{CHECKPOINT_NAME}-(\d+)\.index")
+    found = [
+        int(match.group(1)) for path in Path(directory).glob(f"{CHECKPOINT_NAME}-*.index")
+        if (match := pattern.fullmatch(path.name))
+    ]
+    return sorted(found, reverse=True)
+
+
 def latest_step(directory):
     """The step of the newest checkpoint in ``directory``, or ``None`` when it holds none."""
-    latest = tf.train.latest_checkpoint(str(directory))
-    return None if latest is None else step_of(latest)
+    found = steps(directory)
+    return found[0] if found else None
+
+
+def damage(path):
+    """Why the checkpoint at ``path`` (``.../ckpt-<step>``) cannot be restored, or ``None``.
+
+    Reads every tensor, so a file cut short, a flipped byte (a CRC32C mismatch) or a missing
+    data file shows here, before anything is restored.
+    """
+    try:
+        reader = tf.train.load_checkpoint(str(path))
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, ValueError, OSError) as error:
+        return " ".join(str(error).split("[Op:")[0].split())[:200] or type(error).__name__
+    return None
+
+
+class DamagedCheckpointsError(ValueError):
+    """Checkpoints exist, but none of them can be restored."""
+
+
+def restore_newest(gan, directory, report=print, at_most=None):
+    """Restore the newest intact checkpoint (of step ``at_most`` at the latest); return its step.
+
+    Damaged checkpoints are reported (``report(message)``) and skipped. Returns ``None`` when
+    the folder holds no checkpoint; raises ``DamagedCheckpointsError`` when none can be used.
+    """
+    found = steps(directory)
+    if not found:
+        return None
+    problems = []
+    for step in found:
+        path = Path(directory) / f"{CHECKPOINT_NAME}-{step}"
+        if at_most is not None and step > at_most:
+            problems.append(f"ckpt-{step} is past step {at_most}")
+            continue
+        reason = damage(path)
+        if reason is None:
+            make_checkpoint(gan).restore(str(path)).assert_consumed()
+            if problems:
+                report(f"Using ckpt-{step}, the newest usable checkpoint in {directory}.")
+            return int(gan.step_counter.numpy())
+        problems.append(f"ckpt-{step} is damaged")
+        report(f"Checkpoint ckpt-{step} in {directory} is damaged ({reason}); "
+               "trying an older one.")
+    raise DamagedCheckpointsError(
+        f"No usable checkpoint in {directory} ({', '.join(problems)}). Start the run over "
+        "(--overwrite, overwrite=True) or put back an intact copy of the folder."
+    )
 
 
 def restore_latest(gan, directory):
-    """Restore the newest checkpoint in ``directory`` into a compiled GAN; return its step.
+    """Restore the newest intact checkpoint in ``directory``; return its step (``None``: none)."""
+    return restore_newest(gan, directory, report=lambda message: None)
 
-    Returns ``None`` when the folder holds no checkpoint.
+
+def discard_after(directory, step):
+    """Delete the checkpoints after ``step`` (a resumed run's abandoned future) and half-written
+    ones, and point TensorFlow's state file at what is left.
     """
-    latest = tf.train.latest_checkpoint(str(directory))
-    if latest is None:
-        return None
-    make_checkpoint(gan).restore(latest).assert_consumed()
-    return int(gan.step_counter.numpy())
+    directory = Path(directory)
+    for temporary in directory.glob(f"{CHECKPOINT_NAME}-*_temp*"):
+        shutil.rmtree(temporary) if temporary.is_dir() else temporary.unlink()
+    kept = [number for number in steps(directory) if number <= step]
+    for number in steps(directory):
+        if number > step:
+            for path in directory.glob(f"{CHECKPOINT_NAME}-{number}.*"):
+                path.unlink()
+    if kept:
+        names = [f"{CHECKPOINT_NAME}-{number}" for number in sorted(kept)]
+        # The save times let the CheckpointManager go on rotating the checkpoints kept.
+        times = [(directory / f"{name}.index").stat().st_mtime for name in names]
+        logger = tf.get_logger()
+        level = logger.level
+        logger.setLevel("ERROR")  # Its deprecation notice is not the user's business.
+        try:
+            tf.compat.v1.train.update_checkpoint_state(
+                str(directory), names[-1], all_model_checkpoint_paths=names,
+                all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1,
+            )
+        finally:
+            logger.setLevel(level)
+
+
+def _flush_to_disk(prefix):
+    """fsync the files of the checkpoint ``prefix`` and their folder."""
+    folder = Path(prefix).parent
+    for path in folder.glob(f"{Path(prefix).name}.*"):
+        with open(path, "rb") as stream:
+            os.fsync(stream.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class Checkpoints(EveryNSteps):
@@ -98,7 +200,16 @@ class Checkpoints(EveryNSteps):
         self._diverged = self._diverged or not self._finite()
         if self._diverged or step == self.last_saved:
             return None
-        path = self.manager.save(checkpoint_number=step)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except tf.errors.OpError as error:
+            # A full disk (or a folder that cannot be written): no half-written checkpoint
+            # stays behind, and the failure is an OSError like every other write's.
+            for temporary in Path(self.directory).glob(f"{CHECKPOINT_NAME}-{step}_temp*"):
+                shutil.rmtree(temporary, ignore_errors=True)
+            reason = str(error).split("; ")[-1].split(" [Op:")[0]
+            raise OSError(f"{reason} while saving checkpoint ckpt-{step}") from None
+        _flush_to_disk(path)
         self.last_saved = step
         return path
 

@@ -9,6 +9,7 @@ Every command ends with a one-line message and a non-zero exit status on bad inp
 """
 
 import json
+import logging
 import math
 import shlex
 import signal
@@ -203,6 +204,20 @@ COMMANDS = {
 }
 
 
+class _Notes(logging.Handler):
+    """The package's notes (faults it worked around) as ``note: ...`` lines on stderr."""
+
+    def emit(self, record):
+        print(f"note: {one_line(record.getMessage())}", file=sys.stderr, flush=True)
+
+
+def _show_notes():
+    logger = logging.getLogger("gan_mnist")
+    if not any(isinstance(handler, _Notes) for handler in logger.handlers):
+        logger.addHandler(_Notes())
+        logger.propagate = False
+
+
 def _stop(signal_number, frame):
     raise Stopped()
 
@@ -228,6 +243,7 @@ def main(argv=None):
     when stopped (130 for Ctrl-C, 143 for kill). Bad arguments exit with status 2.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    _show_notes()
     parser = build_parser()
     arguments = parser.parse_args(argv)
     arguments.argv = argv

@@ -366,15 +366,12 @@ class Trainer(keras.Model):
         (give it ``.repeat()`` when ``steps_per_epoch`` is larger than one pass). In-memory
         images are the fast path.
 
-        Returns Keras' ``History`` (per-epoch means); the per-step records are in
-        ``step_history`` and ``latest_steps()``.
+        Returns Keras' ``History`` (per-epoch means); ``step_history`` has every step.
         """
         if not self.compiled:
             raise ValueError("Call compile() before fit().")
         if x is None:
-            raise ValueError(
-                "fit needs training images (an array) or a tf.data.Dataset of batches."
-            )
+            raise ValueError("fit needs training images (an array) or a tf.data.Dataset.")
         epochs = check_integer("epochs", epochs, 1)
         initial_epoch = check_integer("initial_epoch", initial_epoch, 0)
         if steps_per_epoch is not None:

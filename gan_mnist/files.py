@@ -17,6 +17,9 @@ def write_atomically(path, write):
     temporary = path.with_name(f".{path.name}.part-{uuid.uuid4().hex}{path.suffix}")
     try:
         write(temporary)
+        with open(temporary, "rb") as stream:
+            # On the disk before it takes the final name, so a crash never leaves it empty.
+            os.fsync(stream.fileno())
         os.replace(temporary, path)
     finally:
         if temporary.exists():

@@ -99,6 +99,58 @@ def read_history(source):
     }
 
 
+def read_run_history(path):
+    """A run's ``history.csv`` up to its first damaged row: ``(history, problem)``.
+
+    The rows must be ``COLUMNS`` with steps 1, 2, 3, ... in order; reading stops at the first
+    row that is not (a foreign or damaged row, a step written twice or skipped) and ``problem``
+    says where and why (``None`` when the whole file is sound). A last row cut short by a kill
+    is left out silently. A missing file is an empty history; a file whose header is not
+    ``COLUMNS`` raises ``ValueError``.
+    """
+    history = {name: [] for name in COLUMNS}
+    path = Path(path)
+    if not path.is_file():
+        return history, None
+    text = path.read_text(errors="replace")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    lines = text.splitlines()
+    if lines and tuple(lines[0].split(",")) != COLUMNS:
+        raise ValueError(
+            f"{path} is not a history of gan_mnist: its header is {lines[0][:80]!r}, not "
+            f"{','.join(COLUMNS)!r}. Move it away (or start the run over)."
+        )
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        expected = len(history["step"]) + 1
+        try:
+            if len(cells) != len(COLUMNS):
+                raise ValueError(f"{len(cells)} cells instead of {len(COLUMNS)}")
+            step = int(cells[0])
+            values = [float(cell) for cell in cells[1:]]
+        except ValueError as error:
+            return history, f"line {number} of {path} is damaged ({error})"
+        if step != expected:
+            return history, f"line {number} of {path} holds step {step} where step {expected} belongs"
+        history["step"].append(step)
+        for name, value in zip(RECORDS, values):
+            history[name].append(value)
+    return history, None
+
+
+def write_csv(path, history):
+    """Write a history (a dict of ``COLUMNS`` lists) as CSV, atomically."""
+
+    def write(temporary):
+        with open(temporary, "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(COLUMNS)
+            writer.writerows(zip(*(history[name] for name in COLUMNS)))
+
+    files.write_atomically(path, write)
+
+
 class StepHistory(keras.callbacks.Callback):
     """Write one row per training step (``COLUMNS``) to a ``.csv`` or ``.json`` file.
 
@@ -131,15 +183,8 @@ class StepHistory(keras.callbacks.Callback):
     def _write_all(self):
         if self.path.suffix == ".json":
             files.write_text(self.path, json.dumps(self.history))
-            return
-
-        def write(temporary):
-            with open(temporary, "w", newline="") as stream:
-                writer = csv.writer(stream)
-                writer.writerow(COLUMNS)
-                writer.writerows(zip(*(self.history[name] for name in COLUMNS)))
-
-        files.write_atomically(self.path, write)
+        else:
+            write_csv(self.path, self.history)
 
     def on_train_batch_end(self, batch, logs=None):
         rows = self.model.latest_steps()
@@ -147,8 +192,19 @@ class StepHistory(keras.callbacks.Callback):
             for name in COLUMNS:
                 self.history[name].append(row[name])
         if self.path.suffix == ".csv" and rows:
-            with open(self.path, "a", newline="") as stream:
-                csv.writer(stream).writerows([row[name] for name in COLUMNS] for row in rows)
+            text = io.StringIO(newline="")
+            csv.writer(text).writerows([row[name] for name in COLUMNS] for row in rows)
+            with open(self.path, "ab", buffering=0) as stream:
+                end = stream.seek(0, os.SEEK_END)
+                data = memoryview(text.getvalue().encode())
+                try:
+                    while data:
+                        data = data[stream.write(data):]
+                except OSError:
+                    # A full disk: take back the rows half written, so that the file ends on a
+                    # whole row, then report the failure.
+                    stream.truncate(end)
+                    raise
 
     def on_epoch_end(self, epoch, logs=None):
         if self.path.suffix == ".json":

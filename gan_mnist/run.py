@@ -16,9 +16,16 @@
 ``gan_mnist.train(config, images, run_dir)`` and the command line both go through it.
 """
 
+import contextlib
+import fcntl
 import json
+import logging
+import os
 import platform
 import shutil
+import socket
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +42,18 @@ SAMPLE_SEED = 1
 EVALUATION_SEED = 0
 # config.json's entries that describe the run rather than configure it.
 RECORD_KEYS = ("command", "versions", "resumed_from")
-OUTPUTS = ("progress.gif", "losses.png", "samples.png", "metrics.json")
+# The writer's lock: a file whose flock(2) lock the kernel drops when its holder dies.
+LOCK_NAME = ".lock"
+logger = logging.getLogger("gan_mnist")
+
+
+class RunInUseError(RuntimeError):
+    """Another process is writing into the run folder."""
+
+
+def note(message):
+    """Tell the user about a fault the package worked around (on the ``gan_mnist`` logger)."""
+    logger.warning(message)
 
 
 def versions():
@@ -71,8 +89,10 @@ class Run:
     # Reading.
 
     def is_empty(self):
-        """Whether the folder is missing or holds nothing."""
-        return not self.directory.is_dir() or not any(self.directory.iterdir())
+        """Whether the folder is missing or holds nothing (but its lock)."""
+        return not self.directory.is_dir() or all(
+            path.name == LOCK_NAME for path in self.directory.iterdir()
+        )
 
     def record(self):
         """``config.json`` as a dict: the config's settings and the run's record."""
@@ -120,7 +140,7 @@ class Run:
         networks of its own rather than its preset's.
         """
         gan = build_gan(self.config().replace(jit_compile=False), networks)
-        step = checkpoints.restore_latest(gan, self.checkpoints_dir)
+        step = checkpoints.restore_newest(gan, self.checkpoints_dir, note)
         if step is None:
             raise FileNotFoundError(
                 f"No checkpoint in {self.checkpoints_dir} yet: the run stopped before its first "
@@ -131,14 +151,64 @@ class Run:
     # -----------------------------------------------------------------------------------------
     # Writing.
 
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the folder's one-writer lock while the block runs.
+
+        A second writer gets ``RunInUseError`` naming the process that holds the lock. A lock
+        left by a process that died is taken over, with a note.
+        """
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ValueError(f"The run folder {self.directory} is a file; choose another folder.")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunInUseError(
+                    f"The run folder {self.directory} is in use by {_holder(descriptor)}; wait "
+                    "for it to finish (or stop it) and try again."
+                ) from None
+            if os.fstat(descriptor).st_size:
+                note(f"Took over the lock of {self.directory} left by {_holder(descriptor)}, "
+                     "which is no longer running.")
+            os.ftruncate(descriptor, 0)
+            holder = dict(pid=os.getpid(), host=socket.gethostname(),
+                          command=" ".join(sys.argv)[:200], started=time.strftime("%H:%M:%S"))
+            os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+            yield self
+            os.ftruncate(descriptor, 0)
+        finally:
+            os.close(descriptor)
+
+    def restore(self, gan):
+        """Restore the newest intact checkpoint that the history reaches; return its step.
+
+        Damaged checkpoints and a damaged history are noted and worked around: the history is
+        kept up to its first bad row, and the run goes back to the newest good checkpoint no
+        later than that. Everything after the step resumed from (checkpoints, frames, history
+        rows) is dropped, so the resumed run writes each step exactly once. ``None``: no
+        checkpoint yet.
+        """
+        kept, problem = history.read_run_history(self.history_path)
+        if problem:
+            note(f"{problem[0].upper()}{problem[1:]}; keeping steps 1-{len(kept['step']):,}.")
+        step = checkpoints.restore_newest(gan, self.checkpoints_dir, note,
+                                          at_most=len(kept["step"]))
+        if step is None:
+            return None
+        checkpoints.discard_after(self.checkpoints_dir, step)
+        self.clear(after_step=step)
+        history.write_csv(self.history_path, {name: values[:step] for name, values in kept.items()})
+        return step
+
     def start(self, config, resume=False, overwrite=False):
         """Get the folder ready for training ``config``; return the stored record or ``None``.
 
         A non-empty folder is refused unless ``resume`` (its config must match ``config`` in
         ``RESUME_KEYS``) or ``overwrite`` (its outputs are deleted first).
         """
-        if self.directory.exists() and not self.directory.is_dir():
-            raise ValueError(f"The run folder {self.directory} is a file; choose another folder.")
         if self.is_empty():
             return None
         if not resume and not overwrite:
@@ -168,7 +238,13 @@ class Run:
         return self.record()
 
     def clear(self, after_step=None):
-        """Delete the run's outputs: all of them, or only the frames after ``after_step``."""
+        """Delete the run's outputs: all of them, or only the frames after ``after_step``.
+
+        Temporary files that a killed writer left behind go too.
+        """
+        for folder in (self.directory, self.frames_dir):
+            for leftover in folder.glob(".*.part-*"):
+                leftover.unlink()
         for step, frame in callbacks.frame_steps(self.frames_dir):
             if after_step is None or step > after_step:
                 frame.unlink()
@@ -229,3 +305,13 @@ class Run:
             f"classifier score {scores['score']:.2f} (real digits {scores['floor_score']:.2f}), "
             f"{scores['classes_seen']} classes seen"
         )
+
+
+def _holder(descriptor):
+    """Who holds (or held) a lock, from the lock file's JSON."""
+    try:
+        holder = json.loads(os.pread(descriptor, 4096, 0) or b"{}")
+        return (f"process {holder['pid']} on {holder['host']} ({holder['command']}, since "
+                f"{holder['started']})")
+    except (ValueError, KeyError, TypeError):
+        return "another process"

@@ -125,13 +125,6 @@ class RunConfig:
     d_beta_1: float = 0.5
     g_beta_2: float = 0.999
     d_beta_2: float = 0.999
-    # The schedule and its speed.
-    batch_size: int = 64
-    steps: int = 5000
-    seed: int = 0
-    deterministic: bool = True
-    jit_compile: bool | str = "auto"
-    steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
     # What the run folder keeps.
     snapshot_every: int | None = None
     snapshot_count: int = 16
@@ -140,6 +133,13 @@ class RunConfig:
     keep_checkpoints: int = 3
     eval_samples: int = 0
     tensorboard: bool = False
+    # How fast, how long and from which seed.
+    jit_compile: bool | str = "auto"
+    batch_size: int = 64
+    steps: int = 5000
+    seed: int = 0
+    deterministic: bool = True
+    steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
 
     def __post_init__(self):
         _choice("preset", self.preset, models.PRESETS)

@@ -52,14 +52,21 @@ def train(config, images, run_dir=None, *, resume=False, overwrite=False, networ
             "snapshot_every, checkpoint_every, tensorboard, eval_samples and resume write to "
             "or read from a run folder; pass run_dir as well."
         )
-    run = None if run_dir is None else Run(run_dir)
-    stored = None if run is None else run.start(config, resume=resume, overwrite=overwrite)
+    if run_dir is None:
+        return _train(config, images, None, None, networks, callbacks, verbose)
+    run = Run(run_dir)
+    with run.lock():
+        stored = run.start(config, resume=resume, overwrite=overwrite)
+        return _train(config, images, run, stored, networks, callbacks, verbose, command)
+
+
+def _train(config, images, run, stored, networks, callbacks, verbose, command=None):
     seeding.set_seed(config.seed, deterministic=config.deterministic)
     gan = build_gan(config, networks)
     result = TrainingResult(gan=gan, history=gan.step_history, steps=0, run=run)
     run_callbacks = []
     if run is not None:
-        result.resumed_from = checkpoints.restore_latest(gan, run.checkpoints_dir)
+        result.resumed_from = run.restore(gan) if stored else None
         run.clear(after_step=result.resumed_from)
         resumed = [result.resumed_from] if result.resumed_from else []
         earlier = stored.get("resumed_from", []) if stored and resumed else []
@@ -68,28 +75,52 @@ def train(config, images, run_dir=None, *, resume=False, overwrite=False, networ
     run_callbacks.append(callbacks_module.DivergenceGuard())
 
     done = int(gan.step_counter.numpy())
-    if config.steps > done:
-        options = dict(steps_per_epoch=config.steps - done, verbose=verbose,
-                       callbacks=run_callbacks + list(callbacks or []))
-        if not isinstance(images, tf.data.Dataset):
-            options["batch_size"] = config.batch_size
-        try:
-            gan.fit(images, **options)
-        except callbacks_module.DivergenceError as error:
-            last = None if run is None else run.latest_step()
-            if last is not None:
-                raise callbacks_module.DivergenceError(
-                    f"{error} The last good checkpoint (step {last}) is kept in "
-                    f"{run.checkpoints_dir}; train with resume=True to continue from it."
-                ) from None
+    try:
+        if config.steps > done:
+            _fit(gan, images, config, done, run, run_callbacks + list(callbacks or []), verbose)
+        result.steps = int(gan.step_counter.numpy())
+        if run is not None:
+            result.history = run.history()
+            result.outputs = run.write_outputs(gan, config)
+    except OSError as error:
+        if run is None:
             raise
-        finally:
-            gan.release_images()
-    result.steps = int(gan.step_counter.numpy())
-    if run is not None:
-        result.history = run.history()
-        result.outputs = run.write_outputs(gan, config)
+        raise RunWriteError(
+            f"Could not write to the run folder {run.directory} at step "
+            f"{int(gan.step_counter.numpy()):,} ({error.strerror or error}). Training stopped; "
+            f"{_resume_hint(run)}"
+        ) from None
     return result
+
+
+class RunWriteError(OSError):
+    """A run folder could not be written (a full disk, a read-only folder)."""
+
+
+def _resume_hint(run):
+    last = run.latest_step()
+    if last is None:
+        return "no checkpoint was saved yet: start the run over once the folder can be written."
+    return (f"its last good checkpoint is step {last:,}: free some space, then resume the run "
+            "(resume=True, --resume on the command line).")
+
+
+def _fit(gan, images, config, done, run, callbacks, verbose):
+    options = dict(steps_per_epoch=config.steps - done, verbose=verbose, callbacks=callbacks)
+    if not isinstance(images, tf.data.Dataset):
+        options["batch_size"] = config.batch_size
+    try:
+        gan.fit(images, **options)
+    except callbacks_module.DivergenceError as error:
+        last = None if run is None else run.latest_step()
+        if last is not None:
+            raise callbacks_module.DivergenceError(
+                f"{error} The last good checkpoint (step {last}) is kept in "
+                f"{run.checkpoints_dir}; train with resume=True to continue from it."
+            ) from None
+        raise
+    finally:
+        gan.release_images()
 
 
 def _run_callbacks(run, config, append):

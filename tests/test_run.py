@@ -61,12 +61,13 @@ def test_start_refuses_what_it_must_not_touch(digits, tmp_path):
     with pytest.raises(ValueError, match="no config.json"):
         Run(stray).start(tiny_config(), resume=True)
     with pytest.raises(ValueError, match="is a file"):
-        Run(stray / "notes.txt").start(tiny_config())
+        with Run(stray / "notes.txt").lock():
+            pass
 
     # Overwriting deletes the run's own files and nothing else.
     (folder / "notes.txt").write_text("mine")
     assert run.start(tiny_config(), overwrite=True) is None
-    assert sorted(path.name for path in folder.iterdir()) == ["frames", "notes.txt"]
+    assert sorted(path.name for path in folder.iterdir()) == [".lock", "frames", "notes.txt"]
     assert not list(run.frames_dir.iterdir())
 
 
