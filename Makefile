@@ -1,6 +1,7 @@
-# The two commands of the README: `make notebooks` and `make test` (plus `make lab`).
+# The two commands of the README: `make notebooks` and `make test` (plus `make lab`, `make kernel`).
 # Every target sets up .venv first; set-up is redone only when the requirements change.
 
+# Any Python from 3.11 to 3.13 (TensorFlow 2.21 has no wheels for 3.14; the pins need 3.11).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,15 +15,18 @@ NBVAL := --nbval-lax --nbval-cell-timeout=900 --nbval-kernel-name=python3
 export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data notebooks test lab clean
+.PHONY: setup data notebooks test lab kernel clean
 
 setup: $(INSTALLED)
 
-$(INSTALLED): requirements.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' \
+		|| { echo "gan-mnist needs Python 3.11 to 3.13, but $(PYTHON) is $$($(PYTHON) -V 2>&1 | head -n 1); run 'make PYTHON=python3.12' (or another)."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+	@echo "Set up $(VENV). For the gan-mnist command in this shell: source $(VENV)/bin/activate"
 
 # Verifies the MNIST files, downloading any that are missing.
 data: $(INSTALLED)
@@ -35,6 +39,7 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 	@mkdir -p $(@D)
 	env -u GAN_MNIST_FAST $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 $<
+	$(BIN)/python tools/strip_tf_logs.py $<
 	touch $@
 
 # Unit tests, then every notebook under nbval in fast mode.
@@ -43,6 +48,11 @@ test: data
 
 lab: data
 	$(BIN)/jupyter lab notebooks
+
+# A Jupyter kernel named "gan-mnist" that runs the project's .venv, for notebooks of your own
+# anywhere (registered for your user, outside the project folder).
+kernel: $(INSTALLED)
+	$(BIN)/python -m ipykernel install --user --name gan-mnist --display-name "Python (gan-mnist)"
 
 clean:
 	rm -rf $(VENV) runs notebooks/runs notebooks/.executed

@@ -2,48 +2,36 @@
 
 The pieces a lesson reaches for first are here: ``load_mnist``, ``RunConfig``, ``train``,
 ``Run``, ``GAN``, ``build_gan`` and ``set_seed``; the modules hold the rest
-(``docs/architecture.md`` shows how they fit together).
+(``docs/architecture.md`` shows how they fit together). Names load on first use, so importing
+the package (or asking the command line for ``--help``) does not start TensorFlow.
 """
 
-from gan_mnist import (
-    animation, callbacks, checkpoints, config, data, engine, evaluator, history, images, latent,
-    losses, metrics, models, visualize,
-)
-from gan_mnist.config import fast_mode, pick
-from gan_mnist.data import download_mnist, load_mnist, make_dataset
-from gan_mnist.gan import GAN, build_gan
-from gan_mnist.run import Run
-from gan_mnist.run_config import RunConfig
-from gan_mnist.seeding import set_seed
-from gan_mnist.training import TrainingResult, train
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "GAN",
-    "Run",
-    "RunConfig",
-    "TrainingResult",
-    "animation",
-    "build_gan",
-    "callbacks",
-    "checkpoints",
-    "config",
-    "data",
-    "download_mnist",
-    "engine",
-    "evaluator",
-    "fast_mode",
-    "history",
-    "images",
-    "latent",
-    "load_mnist",
-    "losses",
-    "make_dataset",
-    "metrics",
-    "models",
-    "pick",
-    "set_seed",
-    "train",
-    "visualize",
-]
+MODULES = (
+    "animation", "callbacks", "checkpoints", "config", "data", "engine", "evaluator", "history",
+    "images", "latent", "losses", "metrics", "models", "visualize",
+)
+# Each name of the package's front door, and the module it lives in.
+NAMES = {
+    "GAN": "gan", "build_gan": "gan", "Run": "run", "RunConfig": "run_config",
+    "TrainingResult": "training", "train": "training", "set_seed": "seeding",
+    "fast_mode": "config", "pick": "config", "download_mnist": "data", "load_mnist": "data",
+    "make_dataset": "data",
+}
+
+__all__ = sorted(MODULES + tuple(NAMES))
+
+
+def __getattr__(name):
+    if name in MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,13 +1,18 @@
-"""The ``gan-mnist`` argument parser: every command, option and help text, and one-line errors."""
+"""The ``gan-mnist`` argument parser: every command, option and help text, and one-line errors.
+
+It loads neither Keras nor TensorFlow, so ``--help`` and ``--version`` answer at once.
+"""
 
 import argparse
 import math
 
-from gan_mnist import evaluator, losses, metrics, models
-from gan_mnist.run import EVALUATION_SEED, SAMPLE_COUNT
+import gan_mnist
+from gan_mnist.choices import (
+    ARCHITECTURES, EVALUATION_SEED, EVALUATOR_SETTINGS, LOSSES, MAX_SAMPLES, PRESETS,
+    REFERENCES, SAMPLE_COUNT,
+)
 
 PROG = "gan-mnist"
-MODELS = {"mlp": models.MLP_PRESETS, "dcgan": models.DCGAN_PRESETS}
 
 
 def one_line(error):
@@ -66,12 +71,12 @@ def _add_train(commands):
             "with Ctrl-C (or kill) and run the same command with --resume to continue."
         ),
     )
-    train.add_argument("--model", required=True, choices=sorted(MODELS),
+    train.add_argument("--model", required=True, choices=sorted(ARCHITECTURES),
                        help="mlp: the fully connected GAN; dcgan: the convolutional one")
-    train.add_argument("--preset", choices=models.PRESETS,
+    train.add_argument("--preset", choices=PRESETS,
                        help="vanilla or leaky for mlp, classic or recommended for dcgan "
                             "(default: vanilla for mlp, recommended for dcgan)")
-    train.add_argument("--loss", choices=losses.NAMES, help="the GAN loss (default: the preset's)")
+    train.add_argument("--loss", choices=LOSSES, help="the GAN loss (default: the preset's)")
     train.add_argument("--label-smoothing", type=_number(0.0, 1.0), metavar="S",
                        help="one-sided label smoothing for the minimax and non_saturating "
                             "losses (default: the preset's)")
@@ -113,8 +118,8 @@ def _add_train(commands):
     train.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard logs (metrics and samples) to "
                             "DIR/tensorboard")
-    train.add_argument("--eval-samples", type=_integer(0, metrics.MAX_SAMPLES),
-                       default=metrics.MAX_SAMPLES, metavar="N",
+    train.add_argument("--eval-samples", type=_integer(0, MAX_SAMPLES),
+                       default=MAX_SAMPLES, metavar="N",
                        help="samples scored for metrics.json (default: 10,000; 0: no metrics)")
     train.set_defaults(command_parser=train)
 
@@ -125,6 +130,9 @@ def build_parser():
         description="Train GANs on MNIST, sample from them and score them.",
         epilog=f"Run `{PROG} COMMAND --help` for the options of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {gan_mnist.__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
 
@@ -153,12 +161,12 @@ def build_parser():
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--run-dir", metavar="DIR", help="a run folder of train")
     source.add_argument("--images", metavar="FILE", help="a .npy file of images (N, 28, 28[, 1])")
-    evaluate.add_argument("--n", type=_integer(2, metrics.MAX_SAMPLES), default=None,
+    evaluate.add_argument("--n", type=_integer(2, MAX_SAMPLES), default=None,
                           help="number of samples (default: 10,000, or all the images up to "
                                "10,000)")
     evaluate.add_argument("--seed", type=_integer(0), default=EVALUATION_SEED,
                           help="seed of a run's samples (default: 0)")
-    evaluate.add_argument("--reference", choices=metrics.REFERENCES, default="test",
+    evaluate.add_argument("--reference", choices=REFERENCES, default="test",
                           help="the MNIST split compared against (default: test)")
     evaluate.set_defaults(command_parser=evaluate)
 
@@ -173,13 +181,33 @@ def build_parser():
 
     trainer = commands.add_parser(
         "train-evaluator", help="train the MNIST classifier behind the metrics",
-        description="Train the evaluator that gan_mnist.metrics uses, check it and save it.",
+        description=(
+            "Train the evaluator that gan_mnist.metrics uses (deterministically, a few minutes "
+            "on a CPU), check its test accuracy and save it with a JSON record beside it."
+        ),
     )
-    settings = evaluator.EVALUATOR_SETTINGS
-    trainer.add_argument("--seed", type=_integer(0), default=settings["seed"])
-    trainer.add_argument("--epochs", type=_integer(1), default=settings["epochs"])
-    trainer.add_argument("--batch-size", type=_integer(1), default=settings["batch_size"])
-    trainer.add_argument("--output", default=None,
-                         help="a .keras path (default: the file shipped in the package)")
+    settings = EVALUATOR_SETTINGS
+    trainer.add_argument("--output", required=True, metavar="PATH",
+                         help="the .keras file to write; its record goes beside it as .json")
+    trainer.add_argument("--force", action="store_true",
+                         help="allow --output to replace the evaluator shipped in the package")
+    trainer.add_argument("--seed", type=_integer(0), default=settings["seed"],
+                         help=f"seeds the weights and the shifts (default: {settings['seed']})")
+    trainer.add_argument("--epochs", type=_integer(1), default=settings["epochs"],
+                         help=f"passes over the 60,000 digits (default: {settings['epochs']})")
+    trainer.add_argument("--batch-size", type=_integer(1), default=settings["batch_size"],
+                         metavar="B", help=f"digits per step (default: {settings['batch_size']})")
     trainer.set_defaults(command_parser=trainer)
+
+    export = commands.add_parser(
+        "export", help="write a run's generator as a .keras file",
+        description=(
+            "Write the generator of a run's latest checkpoint as a .keras file that "
+            "keras.saving.load_model(path, safe_mode=True) loads; it maps latent vectors to "
+            "images in the run's value range."
+        ),
+    )
+    export.add_argument("--run-dir", required=True, metavar="DIR", help="a run folder of train")
+    export.add_argument("--out", required=True, metavar="PATH", help="the .keras file to write")
+    export.set_defaults(command_parser=export)
     return parser

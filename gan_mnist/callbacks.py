@@ -16,11 +16,10 @@ import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
-import keras
 import numpy as np
-import tensorflow as tf
 
 from gan_mnist import files, visualize
+from gan_mnist.backend import keras, tf
 from gan_mnist.engine import check_integer
 from gan_mnist.history import RECORDS
 

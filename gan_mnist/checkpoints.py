@@ -17,8 +17,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
+from gan_mnist.backend import tf
 from gan_mnist.callbacks import EveryNSteps
 from gan_mnist.engine import check_integer
 from gan_mnist.history import RECORDS

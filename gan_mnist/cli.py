@@ -1,16 +1,19 @@
-"""The ``gan-mnist`` command line, also run as ``python -m gan_mnist``: parsing and printing.
+"""The ``gan-mnist`` command line, also run as ``python -m gan_mnist``: its commands.
 
 - ``train`` trains a GAN into a run folder (``gan_mnist.Run``); ``--resume`` continues one.
 - ``sample`` draws digits from a run's latest checkpoint; ``evaluate`` prints the metrics of a
-  run or of a ``.npy`` file of images as JSON.
+  run or of a ``.npy`` file of images as JSON; ``export`` writes a run's generator.
 - ``data`` downloads or verifies MNIST; ``train-evaluator`` trains the metrics' classifier.
 
-Every command ends with a one-line message and a non-zero exit status on bad input.
+Results go to stdout, everything else (progress, notes, errors) to stderr. Every command ends
+with a one-line message and a non-zero exit status on bad input. TensorFlow is loaded only by
+the commands that need it, with its own C++ log lines hidden unless ``--verbose`` is given.
 """
 
 import json
 import logging
 import math
+import os
 import shlex
 import signal
 import sys
@@ -18,13 +21,11 @@ import threading
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-
-from gan_mnist import callbacks, data, evaluator, files, losses, metrics, run_config, training
-from gan_mnist import visualize
-from gan_mnist.arguments import MODELS, PROG, UsageError, build_parser, one_line
-from gan_mnist.run import Run
+from gan_mnist import run_config
+from gan_mnist.arguments import PROG, UsageError, build_parser, one_line
+from gan_mnist.backend import problem as backend_problem
+from gan_mnist.choices import ARCHITECTURES as MODELS
+from gan_mnist.choices import SMOOTHED_LOSSES
 
 DEFAULT_PRESETS = {"mlp": "vanilla", "dcgan": "recommended"}
 TRAINING_IMAGES = 60_000
@@ -61,7 +62,7 @@ def resolve_config(arguments):
         )
     defaults = run_config.PRESET_SETTINGS[preset]
     loss = arguments.loss or defaults["loss"]
-    if arguments.label_smoothing and not losses.get(loss).supports_label_smoothing:
+    if arguments.label_smoothing and loss not in SMOOTHED_LOSSES:
         raise UsageError(
             f"argument --label-smoothing: only the minimax and non_saturating losses smooth "
             f"labels, not --loss {loss}"
@@ -106,6 +107,9 @@ def resolve_config(arguments):
 def _train(arguments):
     config, run_dir = resolve_config(arguments)
     arguments.resolved_run_dir = run_dir
+    from gan_mnist import callbacks, data, training
+    from gan_mnist.backend import keras
+
     images, _ = data.load_mnist("train")
 
     def announce(logs=None):
@@ -146,6 +150,11 @@ def _sample(arguments):
         raise UsageError(
             f"argument --out: give a .png (a grid) or .npy (the images) path, got {out}"
         )
+    import numpy as np
+
+    from gan_mnist import files, visualize
+    from gan_mnist.run import Run
+
     gan, step = Run(arguments.run_dir).load_gan()
     images = gan.generate(arguments.n, seed=arguments.seed)
     if out.suffix.lower() == ".png":
@@ -162,6 +171,11 @@ def _sample(arguments):
 
 
 def _evaluate(arguments):
+    import numpy as np
+
+    from gan_mnist import evaluator, metrics
+    from gan_mnist.run import Run
+
     evaluator.load_evaluator()
     if arguments.images is not None:
         images = np.load(arguments.images, allow_pickle=False)
@@ -179,6 +193,8 @@ def _evaluate(arguments):
 
 
 def _data(arguments):
+    from gan_mnist import data
+
     folder = data.download_mnist(arguments.dir)
     for split in data.FILES:
         images, _ = data.load_mnist(split, folder)
@@ -187,10 +203,35 @@ def _data(arguments):
 
 
 def _train_evaluator(arguments):
+    from gan_mnist import config
+
+    output = Path(arguments.output)
+    shipped = config.PACKAGE_DIR / "evaluator.keras"
+    if output.resolve() == shipped.resolve() and not arguments.force:
+        raise UsageError(
+            f"argument --output: {output} is the evaluator shipped in the package, which every "
+            "metric of the series is measured with; add --force to replace it"
+        )
+    from gan_mnist import evaluator
+
     record = evaluator.train_evaluator(
-        arguments.output, arguments.seed, arguments.epochs, arguments.batch_size
+        output, arguments.seed, arguments.epochs, arguments.batch_size
     )
     print(json.dumps(record, indent=2))
+    return 0
+
+
+def _export(arguments):
+    out = Path(arguments.out)
+    if out.suffix != ".keras":
+        raise UsageError(f"argument --out: give a path ending in .keras, got {out}")
+    from gan_mnist import files
+    from gan_mnist.run import Run
+
+    gan, step = Run(arguments.run_dir).load_gan()
+    files.write_atomically(out, lambda temporary: gan.generator.save(temporary))
+    print(f"Wrote the generator of {arguments.run_dir} at step {step:,} to {out} (latent "
+          f"{gan.latent} of {gan.latent_dim}, images in {list(gan.value_range)}).")
     return 0
 
 
@@ -199,8 +240,8 @@ def _train_evaluator(arguments):
 
 
 COMMANDS = {
-    "train": _train, "sample": _sample, "evaluate": _evaluate, "data": _data,
-    "train-evaluator": _train_evaluator,
+    "train": _train, "sample": _sample, "evaluate": _evaluate, "export": _export,
+    "data": _data, "train-evaluator": _train_evaluator,
 }
 
 
@@ -218,6 +259,24 @@ def _show_notes():
         logger.propagate = False
 
 
+def _hide_tensorflow_logs(native):
+    """Keep TensorFlow's own log lines off the terminal; Python's stderr keeps its messages.
+
+    Its Python warnings go below ERROR; with ``native``, file descriptor 2, where its C++ and
+    absl write (some of them before any setting can silence them), goes to /dev/null, and
+    ``sys.stderr`` writes to a copy of the real one.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if native:
+        sys.stderr.flush()
+        python_stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        sys.stderr = python_stderr
+
+
 def _stop(signal_number, frame):
     raise Stopped()
 
@@ -230,6 +289,8 @@ def _interrupted(arguments):
     run_dir = getattr(arguments, "resolved_run_dir", None)
     if run_dir is None:
         return "Interrupted."
+    from gan_mnist.run import Run
+
     step = Run(run_dir).latest_step()
     if step is None:
         return f"Interrupted before the first checkpoint of {run_dir}; --resume will start it over."
@@ -242,11 +303,17 @@ def main(argv=None):
     """Run one command and return its exit status: 0, 1 on errors, or 128 + the signal number
     when stopped (130 for Ctrl-C, 143 for kill). Bad arguments exit with status 2.
     """
+    in_process = argv is not None
     argv = sys.argv[1:] if argv is None else list(argv)
     _show_notes()
     parser = build_parser()
     arguments = parser.parse_args(argv)
     arguments.argv = argv
+    if backend_problem() is not None and arguments.command != "data":
+        print(f"error: {backend_problem()}", file=sys.stderr)
+        return 1
+    if not arguments.verbose:
+        _hide_tensorflow_logs(native=not in_process)
     # `kill` (SIGTERM) stops a run like Ctrl-C, with the same message on how to continue.
     handle_term = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _stop) if handle_term else None

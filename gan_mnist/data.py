@@ -209,7 +209,7 @@ def make_dataset(images, batch_size, value_range=(-1.0, 1.0), shuffle=True, seed
     for tanh ones), shuffles with ``seed`` (reshuffled every pass), repeats forever by default,
     batches with ``drop_remainder=True`` so every batch has ``batch_size`` images, and prefetches.
     """
-    import tensorflow as tf
+    from gan_mnist.backend import tf
 
     scaled = scale_images(images, value_range)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -14,11 +14,11 @@ import platform
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from gan_mnist import config, files
+from gan_mnist.backend import keras, tf
+from gan_mnist.choices import EVALUATOR_SETTINGS
 from gan_mnist.data import load_mnist, sha256
 from gan_mnist.images import to_unit
 from gan_mnist.models import IMAGE_SHAPE
@@ -30,14 +30,6 @@ FEATURES_LAYER = "features"
 NUM_CLASSES = 10
 MIN_ACCURACY = 0.992
 
-# Training settings of the shipped evaluator (see `train_evaluator`).
-EVALUATOR_SETTINGS = dict(
-    seed=0,
-    epochs=5,
-    batch_size=128,
-    learning_rate=0.001,
-    translation=0.08,
-)
 
 _EVALUATORS = {}
 _FEATURE_MODELS = {}

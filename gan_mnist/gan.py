@@ -8,11 +8,10 @@ reproducible (in-memory batches, many steps per call, per-step records, counter-
 numbers, several devices) lives in ``gan_mnist.engine``.
 """
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from gan_mnist import engine, losses, models
+from gan_mnist.backend import keras, tf
 from gan_mnist.latent import DISTRIBUTIONS, sample_latent
 
 

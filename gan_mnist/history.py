@@ -14,10 +14,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from gan_mnist import files
+from gan_mnist.backend import keras
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 # What a training step records, after its step number.

@@ -13,7 +13,7 @@ import numpy as np
 
 from gan_mnist.visualize import image_grid
 
-DISTRIBUTIONS = ("uniform", "normal")
+from gan_mnist.choices import LATENTS as DISTRIBUTIONS
 
 
 def _check_count(name, value, minimum):

@@ -12,9 +12,8 @@ at logits of +-100 and beyond: with ``D = sigmoid(l)``, ``-log D = softplus(-l)`
 
 import numbers
 
-import tensorflow as tf
-
-NAMES = ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge")
+from gan_mnist.backend import tf
+from gan_mnist.choices import LOSSES as NAMES
 
 
 def _as_float(logits):

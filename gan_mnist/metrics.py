@@ -19,10 +19,11 @@ Images are taken as ``gan_mnist.evaluator.prepare_images`` takes them; ``gan-mni
 scores a run or a ``.npy`` file of images from the command line.
 """
 
-import keras
 import numpy as np
 
 from gan_mnist import evaluator, latent as latent_noise
+from gan_mnist.backend import keras
+from gan_mnist.choices import MAX_SAMPLES, REFERENCES  # noqa: F401 (part of the API)
 from gan_mnist.data import load_mnist
 from gan_mnist.evaluator import NUM_CLASSES
 from gan_mnist.images import parse_range, to_unit
@@ -38,8 +39,6 @@ HISTOGRAM_EPSILON = 1e-6
 # The reference images and the floor's train images are drawn with this seed, so every call of
 # `evaluate` at the same `n` compares against the same real digits.
 REFERENCE_SEED = 0
-REFERENCES = ("test", "train")
-MAX_SAMPLES = 10_000
 
 _REFERENCES = {}
 _LABELS = {}
@@ -338,8 +337,8 @@ def sample(generator, n, seed=0, latent=None, batch_size=1000, value_range=None)
         if latent not in latent_noise.DISTRIBUTIONS:
             raise ValueError(
                 f"A plain Keras generator needs its noise distribution: pass latent='uniform' or "
-                f"latent='normal' (got {latent!r}); models.preset_settings(preset)['latent'] "
-                "gives it for the presets."
+                f"latent='normal' (got {latent!r}); RunConfig.from_preset(preset).latent gives "
+                "it for the presets."
             )
         noise = latent_noise.sample_latent(n, generator.input_shape[-1], latent, seed=seed)
         batches = [noise[start : start + batch_size] for start in range(0, n, batch_size)]

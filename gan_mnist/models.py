@@ -17,12 +17,10 @@ Presets reproduce the write-ups; keyword arguments left at ``None`` take the pre
 
 import numbers
 
-import keras
+from gan_mnist.backend import keras
+from gan_mnist.choices import DCGAN_PRESETS, MLP_PRESETS, PRESETS  # noqa: F401
 
 IMAGE_SHAPE = (28, 28, 1)
-MLP_PRESETS = ("vanilla", "leaky")
-DCGAN_PRESETS = ("classic", "recommended")
-PRESETS = MLP_PRESETS + DCGAN_PRESETS
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu")
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
 

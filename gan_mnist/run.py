@@ -31,15 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from gan_mnist import animation, callbacks, checkpoints, files, history, visualize
+from gan_mnist.choices import EVALUATION_SEED, SAMPLE_COUNT, SAMPLE_SEED
 from gan_mnist.gan import build_gan
 from gan_mnist.run_config import RunConfig
 
 MAX_GIF_FRAMES = 60
-# samples.png shows 64 digits from a seed other than the snapshots' (seed 0), so they differ
-# from the GIF's digits; metrics.json scores samples of seed 0.
-SAMPLE_COUNT = 64
-SAMPLE_SEED = 1
-EVALUATION_SEED = 0
+# samples.png shows SAMPLE_COUNT digits from a seed other than the snapshots' (seed 0), so
+# they differ from the GIF's digits; metrics.json scores samples of EVALUATION_SEED.
 # config.json's entries that describe the run rather than configure it.
 RECORD_KEYS = ("command", "versions", "resumed_from")
 # The writer's lock: a file whose flock(2) lock the kernel drops when its holder dies.
@@ -58,10 +56,8 @@ def note(message):
 
 def versions():
     """The versions of Python and the libraries a run was made with."""
-    import keras
-    import tensorflow as tf
-
     import gan_mnist
+    from gan_mnist.backend import keras, tf
 
     return dict(python=platform.python_version(), tensorflow=tf.__version__,
                 keras=keras.__version__, numpy=np.__version__, gan_mnist=gan_mnist.__version__)
@@ -284,18 +280,21 @@ class Run:
             title=f"{name}, step {step:,}", value_range=gan.value_range,
         )
         written["samples.png"] = f"{SAMPLE_COUNT} digits"
-        if config.eval_samples:
-            written["metrics.json"] = self.write_metrics(gan, config.eval_samples)
+        if config.eval_samples and (summary := self.write_metrics(gan, config.eval_samples)):
+            written["metrics.json"] = summary
         return written
 
     def write_metrics(self, gan, n):
-        """Score ``n`` samples into metrics.json; return a one-line summary."""
+        """Score ``n`` samples into metrics.json; return a one-line summary (``None``: no
+        evaluator to score with, which is noted).
+        """
         from gan_mnist import evaluator, metrics
 
         try:
             evaluator.load_evaluator()
         except FileNotFoundError as error:
-            return f"not written: {' '.join(str(error).split())}"
+            note(f"No metrics.json: {' '.join(str(error).split())}")
+            return None
         scores = metrics.evaluate(gan, n=n, seed=EVALUATION_SEED)
         record = dict(step=int(gan.step_counter.numpy()), seed=EVALUATION_SEED,
                       reference="test", **scores)

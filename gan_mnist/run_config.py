@@ -13,9 +13,8 @@ import json
 import math
 import numbers
 
-from gan_mnist import losses, models
+from gan_mnist.choices import LATENTS, MLP_PRESETS, LOSSES, PRESETS, SMOOTHED_LOSSES
 
-LATENTS = ("uniform", "normal")
 DEFAULT_STEPS_PER_EXECUTION = 200
 
 # The training settings of each preset, from the write-ups.
@@ -142,7 +141,7 @@ class RunConfig:
     steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
 
     def __post_init__(self):
-        _choice("preset", self.preset, models.PRESETS)
+        _choice("preset", self.preset, PRESETS)
         for name in ("generator_widths", "discriminator_widths"):
             object.__setattr__(self, name, _widths(name, getattr(self, name)))
         _choice("latent distribution", self.latent, LATENTS)
@@ -159,9 +158,9 @@ class RunConfig:
                 f"got {self.value_range!r}."
             )
         object.__setattr__(self, "value_range", (low, high))
-        _choice("loss", self.loss, losses.NAMES)
+        _choice("loss", self.loss, LOSSES)
         _number("label_smoothing", self.label_smoothing, 0.0, 1.0)
-        if self.label_smoothing and not losses.get(self.loss).supports_label_smoothing:
+        if self.label_smoothing and self.loss not in SMOOTHED_LOSSES:
             raise ValueError(
                 f"label_smoothing applies to the minimax and non_saturating losses only, not to "
                 f"{self.loss}; set it to 0."
@@ -202,7 +201,7 @@ class RunConfig:
         ``learning_rate``, ``beta_1`` and ``beta_2`` set that Adam setting for both networks.
         A loss without label smoothing drops the preset's smoothing unless it is given.
         """
-        _choice("preset", preset, models.PRESETS)
+        _choice("preset", preset, PRESETS)
         settings = dict(PRESET_SETTINGS[preset])
         values = {}
         for key in ("learning_rate", "beta_1"):
@@ -214,9 +213,7 @@ class RunConfig:
                 value = overrides.pop(key)
                 values.update({f"g_{key}": value, f"d_{key}": value})
         loss = overrides.get("loss", values["loss"])
-        if "label_smoothing" not in overrides and loss in losses.NAMES and not losses.get(
-            loss
-        ).supports_label_smoothing:
+        if "label_smoothing" not in overrides and loss not in SMOOTHED_LOSSES:
             values["label_smoothing"] = 0.0
         unknown = sorted(set(overrides) - {field.name for field in dataclasses.fields(cls)})
         if unknown:
@@ -227,7 +224,7 @@ class RunConfig:
     @property
     def architecture(self):
         """``"mlp"`` or ``"dcgan"``: the kind of networks of the preset."""
-        return "mlp" if self.preset in models.MLP_PRESETS else "dcgan"
+        return "mlp" if self.preset in MLP_PRESETS else "dcgan"
 
     def replace(self, **changes):
         """A copy with ``changes`` applied (and validated)."""

@@ -1,8 +1,10 @@
 """One seeding helper so that the same seed gives the same tensors, losses and images."""
 
-import keras
-import tensorflow as tf
-from tensorflow.python.framework import config as tf_config
+from gan_mnist.backend import keras, tf
+
+# TensorFlow has a public call to turn op determinism on, but none to turn it off or to ask
+# whether it is on; those two come from its own config module.
+from tensorflow.python.framework import config as tf_config  # noqa: E402, I001
 
 
 def set_seed(seed, deterministic=True):

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass, field
 
-import tensorflow as tf
 
 from gan_mnist import callbacks as callbacks_module
 from gan_mnist import checkpoints, history, seeding
+from gan_mnist.backend import tf
 from gan_mnist.gan import GAN, build_gan
 from gan_mnist.run import Run
 

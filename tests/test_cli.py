@@ -13,15 +13,17 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import imageio.v3 as iio
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_mnist import Run, cli, data
+from gan_mnist import Run, __version__, cli, data
 
 ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 STEPS = 60
@@ -30,7 +32,7 @@ TRAIN = [
     "--checkpoint-every", "20", "--eval-samples", "200",
 ]
 RECORDS = ("d_loss", "g_loss", "d_real", "d_fake")
-COMMANDS = ("train", "sample", "evaluate", "data", "train-evaluator")
+COMMANDS = ("train", "sample", "evaluate", "export", "data", "train-evaluator")
 
 
 def gan_mnist(*arguments, timeout=300):
@@ -378,6 +380,67 @@ def test_help_of_each_command(command, capsys):
         cli.main([command, "--help"])
     assert exit.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: gan-mnist {command} ")
+
+
+def test_help_and_version_answer_without_starting_tensorflow():
+    completed = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        from gan_mnist import cli
+        for arguments in (["--help"], ["train", "--help"], ["--version"]):
+            try:
+                cli.main(arguments)
+            except SystemExit as exit:
+                assert exit.code == 0
+        print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+    """)], capture_output=True, text=True, env=ENVIRONMENT, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "[]"
+    assert f"gan-mnist {__version__}" in completed.stdout
+
+
+def test_tensorflow_log_lines_are_hidden_unless_verbose(trained):
+    _, completed = trained
+    assert "absl" not in completed.stderr and "I0000" not in completed.stderr
+    # Everything on stderr is the package's own: progress lines only.
+    assert all(line.startswith("step ") for line in completed.stderr.splitlines())
+    verbose = gan_mnist("--verbose", "sample", "--run-dir", str(trained[0]), "--n", "1",
+                        "--out", str(trained[0].parent / "one.npy"))
+    assert_ok(verbose)
+    assert len(verbose.stderr.strip().splitlines()) > 0
+
+
+def test_another_keras_backend_is_one_line_naming_the_fix(tmp_path):
+    environment = dict(ENVIRONMENT, KERAS_BACKEND="jax")
+    completed = subprocess.run(
+        [sys.executable, "-m", "gan_mnist", "sample", "--run-dir", str(tmp_path), "--out",
+         str(tmp_path / "x.png")], capture_output=True, text=True, env=environment, timeout=60,
+    )
+    last = assert_one_line_error(completed, code=1)
+    assert "KERAS_BACKEND is 'jax'" in last and "KERAS_BACKEND=tensorflow" in last
+    imported = subprocess.run([sys.executable, "-c", "import gan_mnist; gan_mnist.GAN"],
+                              capture_output=True, text=True, env=environment, timeout=60)
+    assert "ImportError: gan_mnist runs on Keras' TensorFlow backend" in imported.stderr
+
+
+def test_export_writes_a_generator_that_loads_in_safe_mode(trained, tmp_path):
+    run_dir, _ = trained
+    out = tmp_path / "generator.keras"
+    completed = gan_mnist("export", "--run-dir", str(run_dir), "--out", str(out))
+    assert_ok(completed)
+    assert f"at step {STEPS}" in completed.stdout and not list(tmp_path.glob(".*part*"))
+    generator = keras.saving.load_model(out, safe_mode=True)
+    gan, _ = Run(run_dir).load_gan()
+    latents = gan.sample_latent(4, seed=0)
+    np.testing.assert_allclose(generator(latents), gan.generator(latents), atol=1e-6)
+
+
+def test_train_evaluator_never_replaces_the_shipped_one_unasked(capsys):
+    shipped = Path(cli.__file__).parent / "evaluator.keras"
+    before = shipped.read_bytes()
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["train-evaluator", "--output", str(shipped)])
+    assert exit.value.code == 2 and "--force" in capsys.readouterr().err
+    assert shipped.read_bytes() == before
 
 
 def test_console_script_is_declared():

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from gan_mnist import RunConfig, callbacks, data, history, losses, models, seeding, train
 from gan_mnist.gan import GAN
@@ -195,6 +196,20 @@ def test_jit_compile_auto_uses_xla_for_mlps_only(deterministic):
     seeding.set_seed(0)
     mlp.compile()
     assert mlp.jit_compile is False
+
+
+def test_jit_compile_auto_uses_xla_for_every_network_on_a_gpu(monkeypatch, deterministic):
+    # No GPU here: the device list is faked, which is all the choice reads.
+    seeding.set_seed(0, deterministic=False)
+    devices = tf.config.list_logical_devices
+
+    def with_a_gpu(kind=None):
+        return ["/GPU:0"] if kind == "GPU" else devices(kind)
+
+    monkeypatch.setattr(tf.config, "list_logical_devices", with_a_gpu)
+    dcgan = GAN(*models.build("recommended"), latent="normal")
+    dcgan.compile()
+    assert dcgan.jit_compile is True
 
 
 # ---------------------------------------------------------------------------------------------
