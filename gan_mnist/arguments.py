@@ -62,9 +62,9 @@ def _number(low, high=None, low_inclusive=True):
 
 
 def _add_train(commands):
-    train = commands.add_parser(
-        "train", help="train a GAN into a run folder",
-        description=(
+    train = _command(
+        commands, "train", "train a GAN into a run folder",
+        (
             "Train a GAN on the 60,000 MNIST training digits into a run folder: config.json, "
             "history.csv (one row per step), checkpoints/, frames/, progress.gif, losses.png, "
             "samples.png and metrics.json. Settings left out come from the preset. Stop it "
@@ -121,7 +121,18 @@ def _add_train(commands):
     train.add_argument("--eval-samples", type=_integer(0, MAX_SAMPLES),
                        default=MAX_SAMPLES, metavar="N",
                        help="samples scored for metrics.json (default: 10,000; 0: no metrics)")
-    train.set_defaults(command_parser=train)
+
+
+def _command(commands, name, summary, description):
+    """A subcommand's parser, which reports its own errors."""
+    command = commands.add_parser(name, help=summary, description=description)
+    command.set_defaults(command_parser=command)
+    return command
+
+
+def _seed(command, default, what):
+    command.add_argument("--seed", type=_integer(0), default=default,
+                         help=f"seed of {what} (default: {default})")
 
 
 def build_parser():
@@ -136,22 +147,20 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
 
-    sample = commands.add_parser(
-        "sample", help="draw digits from a trained run",
-        description="Draw digits from the latest checkpoint of a run folder.",
+    sample = _command(
+        commands, "sample", "draw digits from a trained run",
+        "Draw digits from the latest checkpoint of a run folder.",
     )
     sample.add_argument("--run-dir", required=True, metavar="DIR", help="a run folder of train")
     sample.add_argument("--n", type=_integer(1), default=SAMPLE_COUNT,
                         help=f"number of digits (default: {SAMPLE_COUNT})")
-    sample.add_argument("--seed", type=_integer(0), default=0,
-                        help="seed of the latent vectors (default: 0)")
+    _seed(sample, 0, "the latent vectors")
     sample.add_argument("--out", required=True, metavar="PATH",
                         help="a .png for a grid of the digits, or .npy for the images themselves")
-    sample.set_defaults(command_parser=sample)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="score a trained run or a .npy of images (JSON on stdout)",
-        description=(
+    evaluate = _command(
+        commands, "evaluate", "score a trained run or a .npy of images (JSON on stdout)",
+        (
             "Score the latest checkpoint of a run folder, or images saved as a .npy array (uint8, "
             "or floats in [0, 1] or [-1, 1]), with gan_mnist.metrics: Frechet and kernel "
             "distances, classifier score and class coverage, each with the value real digits "
@@ -164,24 +173,21 @@ def build_parser():
     evaluate.add_argument("--n", type=_integer(2, MAX_SAMPLES), default=None,
                           help="number of samples (default: 10,000, or all the images up to "
                                "10,000)")
-    evaluate.add_argument("--seed", type=_integer(0), default=EVALUATION_SEED,
-                          help="seed of a run's samples (default: 0)")
+    _seed(evaluate, EVALUATION_SEED, "a run's samples")
     evaluate.add_argument("--reference", choices=REFERENCES, default="test",
                           help="the MNIST split compared against (default: test)")
-    evaluate.set_defaults(command_parser=evaluate)
 
-    data_command = commands.add_parser(
-        "data", help="download or verify the MNIST files",
-        description="Download the MNIST files that are missing and verify their checksums.",
+    data_command = _command(
+        commands, "data", "download or verify the MNIST files",
+        "Download the MNIST files that are missing and verify their checksums.",
     )
     data_command.add_argument(
         "--dir", default=None, help="data folder (default: $GAN_MNIST_DATA_DIR or data/)"
     )
-    data_command.set_defaults(command_parser=data_command)
 
-    trainer = commands.add_parser(
-        "train-evaluator", help="train the MNIST classifier behind the metrics",
-        description=(
+    trainer = _command(
+        commands, "train-evaluator", "train the MNIST classifier behind the metrics",
+        (
             "Train the evaluator that gan_mnist.metrics uses (deterministically, a few minutes "
             "on a CPU), check its test accuracy and save it with a JSON record beside it."
         ),
@@ -197,11 +203,10 @@ def build_parser():
                          help=f"passes over the 60,000 digits (default: {settings['epochs']})")
     trainer.add_argument("--batch-size", type=_integer(1), default=settings["batch_size"],
                          metavar="B", help=f"digits per step (default: {settings['batch_size']})")
-    trainer.set_defaults(command_parser=trainer)
 
-    export = commands.add_parser(
-        "export", help="write a run's generator as a .keras file",
-        description=(
+    export = _command(
+        commands, "export", "write a run's generator as a .keras file",
+        (
             "Write the generator of a run's latest checkpoint as a .keras file that "
             "keras.saving.load_model(path, safe_mode=True) loads; it maps latent vectors to "
             "images in the run's value range."
@@ -209,5 +214,4 @@ def build_parser():
     )
     export.add_argument("--run-dir", required=True, metavar="DIR", help="a run folder of train")
     export.add_argument("--out", required=True, metavar="PATH", help="the .keras file to write")
-    export.set_defaults(command_parser=export)
     return parser

@@ -23,7 +23,7 @@ def project_root():
 
 
 def data_dir(data_dir=None):
-    """The MNIST folder: the argument, else ``$GAN_MNIST_DATA_DIR``, else the project's ``data/``."""
+    """The MNIST folder: the argument, else ``$GAN_MNIST_DATA_DIR``, else the project's data/."""
     if data_dir is not None:
         return Path(data_dir).expanduser()
     from_environment = os.environ.get(DATA_DIR_VARIABLE)

@@ -175,7 +175,9 @@ def scale_images(images, value_range=(-1.0, 1.0)):
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.ndim != 4 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE, 1):
-        raise ValueError(f"Expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}.")
+        raise ValueError(
+            f"Expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}."
+        )
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}.")

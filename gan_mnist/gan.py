@@ -179,9 +179,8 @@ class GAN(engine.Trainer):
                     epsilon = tf.random.stateless_uniform(
                         [batch_size], tf.random.experimental.stateless_fold_in(keys[2 * update], 1)
                     )
-                    d_loss += losses.gradient_penalty(
-                        self.discriminator, real, fake, weight=self.gradient_penalty, epsilon=epsilon
-                    )
+                    d_loss += losses.gradient_penalty(self.discriminator, real, fake,
+                                                      self.gradient_penalty, epsilon)
             self.update(self.discriminator, self.d_optimizer, tape, d_loss)
 
         # 2. The generator learns to make digits the discriminator scores as real.

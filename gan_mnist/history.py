@@ -132,7 +132,9 @@ def read_run_history(path):
         except ValueError as error:
             return history, f"line {number} of {path} is damaged ({error})"
         if step != expected:
-            return history, f"line {number} of {path} holds step {step} where step {expected} belongs"
+            return history, (
+                f"line {number} of {path} holds step {step} where step {expected} belongs"
+            )
         history["step"].append(step)
         for name, value in zip(RECORDS, values):
             history[name].append(value)

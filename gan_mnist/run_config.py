@@ -178,7 +178,9 @@ class RunConfig:
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}.")
         if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
-            raise ValueError(f"jit_compile must be True, False or 'auto', got {self.jit_compile!r}.")
+            raise ValueError(
+                f"jit_compile must be True, False or 'auto', got {self.jit_compile!r}."
+            )
         if self.jit_compile is True and self.deterministic:
             raise ValueError(
                 "jit_compile=True cannot run with deterministic=True (Keras turns XLA off under "

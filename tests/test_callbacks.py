@@ -7,27 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from gan_mnist import callbacks, checkpoints, history, models, visualize
+from gan_mnist import callbacks, checkpoints, models, visualize
 from gan_mnist.gan import GAN
-
-
-class FakeGAN:
-    """The little a history or guard callback needs from a GAN: a step and its records."""
-
-    def __init__(self):
-        self.step_counter = keras.Variable(0, dtype="int64")
-        self.rows = []
-        self.stop_training = False
-
-    def run(self, values_per_step):
-        self.rows = []
-        for values in values_per_step:
-            self.step_counter.assign_add(1)
-            step = int(self.step_counter.numpy())
-            self.rows.append(dict(zip(history.COLUMNS, (step, *values))))
-
-    def latest_steps(self):
-        return self.rows
+from helpers import FakeGAN
 
 
 def tiny_gan(seed=0):

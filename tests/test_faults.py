@@ -17,12 +17,12 @@ import textwrap
 import time
 from pathlib import Path
 
-import keras
 import pytest
 
 from gan_mnist import Run, RunConfig, checkpoints, data, history, train
 from gan_mnist.run import LOCK_NAME, RunInUseError
 from gan_mnist.training import RunWriteError
+from helpers import FakeGAN
 
 ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 CONFIG = RunConfig.from_preset(
@@ -221,32 +221,14 @@ def test_a_full_disk_stops_the_run_cleanly_and_it_resumes(digits, straight, smal
     assert [int(path.stem[5:]) for path in run.frames()] == [0, 10, 20, 30, 40]
 
 
-class Rows:
-    """The little ``StepHistory`` needs from a GAN: a step counter and the latest rows."""
-
-    def __init__(self):
-        self.step_counter = keras.Variable(0, dtype="int64")
-        self.rows = []
-
-    def run(self, count):
-        self.rows = []
-        for _ in range(count):
-            self.step_counter.assign_add(1)
-            step = int(self.step_counter.numpy())
-            self.rows.append(dict(step=step, d_loss=1.0, g_loss=2.0, d_real=0.5, d_fake=0.25))
-
-    def latest_steps(self):
-        return self.rows
-
-
 def test_history_rows_half_written_on_a_full_disk_are_taken_back(small_disk, monkeypatch,
                                                                  tmp_path):
     folder = small_disk if small_disk is not None else tmp_path
     path = folder / "history.csv"
-    writer, model = history.StepHistory(path), Rows()
+    writer, model = history.StepHistory(path), FakeGAN()
     writer.set_model(model)
     writer.on_train_begin()
-    model.run(3)
+    model.run([(1.0, 2.0, 0.5, 0.25)] * 3)
     writer.on_train_batch_end(0)
     before = path.read_bytes()
     if small_disk is not None:
@@ -278,7 +260,7 @@ def test_history_rows_half_written_on_a_full_disk_are_taken_back(small_disk, mon
             FullAfter100Bytes(real_open(file, mode, *rest, **options)) if mode == "ab"
             else real_open(file, mode, *rest, **options)
         ))
-    model.run(500)  # Far more than one page of rows.
+    model.run([(1.0, 2.0, 0.5, 0.25)] * 500)  # Far more than one page of rows.
     with pytest.raises(OSError, match="No space left on device"):
         writer.on_train_batch_end(1)
     monkeypatch.undo()

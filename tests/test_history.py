@@ -4,40 +4,11 @@ import csv
 import json
 import math
 
-import keras
 import numpy as np
 import pytest
 
 from gan_mnist import history
-
-
-class FakeGAN:
-    """The little StepHistory needs from a GAN: a step counter and the latest step records."""
-
-    def __init__(self):
-        self.step_counter = keras.Variable(0, dtype="int64")
-        self.rows = []
-
-    def run(self, values_per_step):
-        self.rows = []
-        for values in values_per_step:
-            self.step_counter.assign_add(1)
-            step = int(self.step_counter.numpy())
-            self.rows.append(dict(zip(history.COLUMNS, (step, *values))))
-
-    def latest_steps(self):
-        return self.rows
-
-
-def sample_history(count=30):
-    rng = np.random.default_rng(0)
-    return {
-        "step": list(range(0, 10 * count, 10)),
-        "d_loss": list(1.4 + 0.2 * rng.standard_normal(count)),
-        "g_loss": list(0.7 + 0.2 * rng.standard_normal(count)),
-        "d_real": list(0.5 + 0.05 * rng.standard_normal(count)),
-        "d_fake": list(0.5 + 0.05 * rng.standard_normal(count)),
-    }
+from helpers import FakeGAN, history_sources, random_history
 
 
 def test_records_are_the_columns_after_the_step():
@@ -127,23 +98,8 @@ def test_read_history_drops_a_row_cut_short(tmp_path):
 
 
 def test_read_history_reads_every_form_alike(tmp_path):
-    data = sample_history()
-    rows = [dict(zip(data, values)) for values in zip(*data.values())]
-    csv_path = tmp_path / "history.csv"
-    with open(csv_path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(data))
-        writer.writeheader()
-        writer.writerows(rows)
-    json_rows, json_columns = tmp_path / "rows.json", tmp_path / "columns.json"
-    json_rows.write_text(json.dumps(rows))
-    json_columns.write_text(json.dumps(data))
-    with open(csv_path, newline="") as stream:
-        string_rows = list(csv.DictReader(stream))
-
-    class KerasHistory:
-        history = data
-
-    sources = (data, rows, string_rows, KerasHistory(), csv_path, str(json_rows), json_columns)
+    data = random_history(30)
+    sources = history_sources(data, tmp_path)
     for source in sources:
         columns = history.read_history(source)
         assert columns == data

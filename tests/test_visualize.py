@@ -1,8 +1,6 @@
 """Tests for digit grids and loss plots (visualize), GIFs (animation) and latent walks (latent)."""
 
 import base64
-import csv
-import json
 import math
 
 import imageio.v3 as iio
@@ -11,23 +9,13 @@ import numpy as np
 import pytest
 
 from gan_mnist import animation, latent, visualize
+from helpers import history_sources, random_history
 
 LN2 = math.log(2.0)
 
 
 def digits(count, seed=0):
     return np.random.default_rng(seed).integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
-
-
-def history(count=120, seed=0):
-    rng = np.random.default_rng(seed)
-    return {
-        "step": list(range(0, 10 * count, 10)),
-        "d_loss": list(1.4 + 0.2 * rng.standard_normal(count)),
-        "g_loss": list(0.7 + 0.2 * rng.standard_normal(count)),
-        "d_real": list(0.5 + 0.05 * rng.standard_normal(count)),
-        "d_fake": list(0.5 + 0.05 * rng.standard_normal(count)),
-    }
 
 
 def reference_lines(axes):
@@ -159,31 +147,31 @@ def test_moving_average_matches_a_loop():
 
 
 def test_plot_losses_draws_reference_lines():
-    figure = visualize.plot_losses(history(), loss="non_saturating")
+    figure = visualize.plot_losses(random_history(), loss="non_saturating")
     loss_axes, probability_axes = figure.axes
     np.testing.assert_allclose(reference_lines(loss_axes), [LN2, 2 * LN2])
     np.testing.assert_allclose(reference_lines(probability_axes), [0.5])
-    minimax = visualize.plot_losses(history(), loss="minimax")
+    minimax = visualize.plot_losses(random_history(), loss="minimax")
     np.testing.assert_allclose(reference_lines(minimax.axes[0]), [-LN2, 2 * LN2])
-    least_squares = visualize.plot_losses(history(), loss="least_squares")
+    least_squares = visualize.plot_losses(random_history(), loss="least_squares")
     np.testing.assert_allclose(reference_lines(least_squares.axes[0]), [0.125, 0.25])
     assert reference_lines(least_squares.axes[1]) == []
     for loss in (None, "wasserstein"):
-        no_lines = visualize.plot_losses(history(), loss=loss)
+        no_lines = visualize.plot_losses(random_history(), loss=loss)
         assert reference_lines(no_lines.axes[0]) == reference_lines(no_lines.axes[1]) == []
-    single = visualize.plot_losses(history(), probabilities=False)
+    single = visualize.plot_losses(random_history(), probabilities=False)
     assert len(single.axes) == 1
 
     class Loss:
         name = "minimax"
 
     for loss in ("Non-saturating", Loss()):
-        lines = reference_lines(visualize.plot_losses(history(), loss=loss).axes[0])
+        lines = reference_lines(visualize.plot_losses(random_history(), loss=loss).axes[0])
         assert len(lines) == 2
 
 
 def test_plot_losses_raw_and_smoothed_curves():
-    data = history()
+    data = random_history()
     figure = visualize.plot_losses(data, smoothing=7)
     curves = {line.get_label(): line for line in figure.axes[0].get_lines()}
     smoothed = curves["D loss, moving average of 7 points"]
@@ -204,24 +192,13 @@ def test_plot_losses_raw_and_smoothed_curves():
 
 
 def test_plot_losses_reads_history_from_disk(tmp_path):
-    data = history(30)
-    rows = [dict(zip(data, values)) for values in zip(*data.values())]
-    csv_path = tmp_path / "history.csv"
-    with open(csv_path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(data))
-        writer.writeheader()
-        writer.writerows(rows)
-    json_rows, json_columns = tmp_path / "rows.json", tmp_path / "columns.json"
-    json_rows.write_text(json.dumps(rows))
-    json_columns.write_text(json.dumps(data))
-    with open(csv_path, newline="") as stream:
-        string_rows = list(csv.DictReader(stream))
-
-    class KerasHistory:
-        history = data
+    data = random_history(30)
+    _, _, string_rows, keras_history, csv_path, json_rows, json_columns = history_sources(
+        data, tmp_path
+    )
 
     expected = visualize.plot_losses(data, smoothing=1).axes[0].get_lines()[0].get_ydata()
-    for source in (csv_path, str(json_rows), json_columns, string_rows, KerasHistory()):
+    for source in (csv_path, json_rows, json_columns, string_rows, keras_history):
         figure = visualize.plot_losses(source, smoothing=1)
         np.testing.assert_allclose(figure.axes[0].get_lines()[0].get_ydata(), expected)
         assert len(figure.axes) == 2
@@ -234,8 +211,8 @@ def test_plot_losses_reads_history_from_disk(tmp_path):
         ({"d_loss": [1.0, 2.0], "g_loss": [1.0]}, {}),
         ({"d_loss": [], "g_loss": []}, {}),
         ({"d_loss": ["1", "oops"], "g_loss": [1, 1]}, {}),
-        (history(), {"loss": "wgan"}),
-        (history(), {"smoothing": 0}),
+        (random_history(), {"loss": "wgan"}),
+        (random_history(), {"smoothing": 0}),
         ({"d_loss": [1.0], "g_loss": [1.0]}, {"probabilities": True}),
         (42, {}),
     ],

@@ -13,7 +13,9 @@ from pathlib import Path
 
 # absl's format: a severity letter, MMDD, the time, the thread, file:line].
 ABSL_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-]+:\d+\] ")
-BEFORE_ABSL = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+BEFORE_ABSL = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+)
 # The second line of cpu_feature_guard's message.
 CONTINUATION = re.compile(r"^To enable the following instructions: .* rebuild TensorFlow ")
 
