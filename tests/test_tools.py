@@ -1,0 +1,66 @@
+"""The notebook tools: stripping TensorFlow's log lines, and the Colab badge and set-up cell."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+LESSON = TOOLS.parent / "notebooks" / "02_mnist.ipynb"
+sys.path.insert(0, str(TOOLS))
+
+import colab  # noqa: E402
+import strip_tf_logs  # noqa: E402
+
+LOGGED = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1795467805.661266    4405 port.cc:153] oneDNN custom operations are on.\n"
+    "E0000 00:00:1795467810.265575    4405 cuda_platform.cc:52] failed call to cuInit\n"
+    "I0000 00:00:1796156133.093688   18354 cpu_feature_guard.cc:227] This TensorFlow binary is "
+    "optimized.\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+    "with the appropriate compiler flags.\n"
+    "UserWarning: a real warning stays\n"
+)
+
+
+def test_strip_keeps_real_warnings_and_drops_empty_streams(tmp_path):
+    assert strip_tf_logs.strip(LOGGED) == "UserWarning: a real warning stays\n"
+    notebook = dict(nbformat=4, nbformat_minor=5, metadata={}, cells=[dict(
+        cell_type="code", execution_count=1, id="a", metadata={}, source=["1"],
+        outputs=[
+            dict(output_type="stream", name="stderr", text=LOGGED.splitlines(keepends=True)[:3]),
+            dict(output_type="stream", name="stdout", text=["I0000 looks like a log\n"]),
+        ],
+    )])
+    path = tmp_path / "lesson.ipynb"
+    path.write_text(json.dumps(notebook))
+    assert strip_tf_logs.clean(path) == 3
+    outputs = json.loads(path.read_text())["cells"][0]["outputs"]
+    assert outputs == [notebook["cells"][0]["outputs"][1]]  # stdout is never touched.
+
+
+def test_colab_badge_and_set_up_cell_are_added_once_and_do_nothing_here(tmp_path):
+    lesson = tmp_path / LESSON.name
+    shutil.copy(LESSON, lesson)
+    for owner in ("first", "second"):
+        completed = subprocess.run(
+            [sys.executable, str(TOOLS / "colab.py"), "--repository",
+             f"https://github.com/{owner}/gan-mnist", str(lesson)],
+            capture_output=True, text=True,
+        )
+        assert completed.returncode == 0, completed.stderr
+    cells = json.loads(lesson.read_text())["cells"]
+    original = json.loads(LESSON.read_text())["cells"]
+    assert len(cells) == len(original) + 1
+    first = "".join(cells[0]["source"])
+    assert first.count("colab-badge.svg") == 1
+    assert "colab.research.google.com/github/second/gan-mnist/blob/main/notebooks/02_mnist" in first
+    setup = [cell for cell in cells if colab.TAG in cell["metadata"].get("tags", [])]
+    assert len(setup) == 1 and "git+https://github.com/second/gan-mnist@main" in "".join(
+        setup[0]["source"])
+    # Off Colab the cell runs and does nothing.
+    namespace = {}
+    exec("".join(setup[0]["source"]), namespace)
+    assert "package" not in namespace
