@@ -1,4 +1,4 @@
-# The two commands of the README: `make notebooks` and `make test` (plus `make lab`, `make kernel`).
+# The two commands of the README: `make notebooks` and `make test` (plus `lab`, `kernel`, `book`).
 # Every target sets up .venv first; set-up is redone only when the requirements change.
 
 # Any Python from 3.11 to 3.13 (TensorFlow 2.21 has no wheels for 3.14; the pins need 3.11).
@@ -15,7 +15,7 @@ NBVAL := --nbval-lax --nbval-cell-timeout=900 --nbval-kernel-name=python3
 export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup data notebooks test lab kernel clean
+.PHONY: setup data notebooks test book lab kernel clean
 
 setup: $(INSTALLED)
 
@@ -46,6 +46,13 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 test: data
 	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) tests $(NOTEBOOKS) $(PYTEST_ARGS)
 
+# The book, as HTML in docs/book/_build/html: the README as its front page, the lessons with their
+# committed outputs (nothing is executed), the API reference; then its internal links are checked.
+book: $(INSTALLED)
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html -d docs/book/_build/doctrees \
+		docs/book docs/book/_build/html
+	$(BIN)/python tools/check_book.py docs/book/_build/html
+
 lab: data
 	$(BIN)/jupyter lab notebooks
 
@@ -55,4 +62,5 @@ kernel: $(INSTALLED)
 	$(BIN)/python -m ipykernel install --user --name gan-mnist --display-name "Python (gan-mnist)"
 
 clean:
-	rm -rf $(VENV) runs notebooks/runs notebooks/.executed
+	rm -rf $(VENV) runs notebooks/runs notebooks/.executed docs/book/_build docs/book/api/generated \
+		docs/book/benchmarks docs/book/docs docs/book/notebooks

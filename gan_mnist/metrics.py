@@ -76,9 +76,9 @@ def _symmetric_sqrt(matrix):
 
 
 def frechet_distance_from_statistics(mean, covariance, reference_mean, reference_covariance):
-    """Frechet distance between the Gaussians N(mean, covariance) and N(reference_...).
+    """Frechet distance between the Gaussians N(mean, covariance) and N(reference_mean, ...).
 
-    d^2 = |m1 - m2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2), in float64. Both square roots
+    ``d^2 = |m1 - m2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2)``, in float64. Both square roots
     are taken by symmetric eigen-decomposition with tiny negative eigenvalues (rounding)
     clipped to zero, so the result is real and stable even for singular covariances.
     """
