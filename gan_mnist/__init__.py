@@ -11,8 +11,9 @@ import importlib
 __version__ = "0.1.0"
 
 MODULES = (
-    "animation", "callbacks", "checkpoints", "config", "data", "engine", "evaluator", "history",
-    "images", "latent", "losses", "metrics", "models", "visualize",
+    "animation", "callbacks", "checkpoints", "class_metrics", "conditioning", "config", "data",
+    "engine", "evaluator", "history", "images", "latent", "losses", "metrics", "models",
+    "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {

@@ -8,8 +8,8 @@ import math
 
 import gan_mnist
 from gan_mnist.choices import (
-    ARCHITECTURES, EVALUATION_SEED, EVALUATOR_SETTINGS, LOSSES, MAX_SAMPLES, PRESETS,
-    REFERENCES, SAMPLE_COUNT,
+    ARCHITECTURES, EVALUATION_SEED, EVALUATOR_SETTINGS, LABEL_DISTRIBUTIONS, LOSSES, MAX_SAMPLES,
+    PRESETS, REFERENCES, SAMPLE_COUNT,
 )
 
 PROG = "gan-mnist"
@@ -73,6 +73,15 @@ def _add_train(commands):
     )
     train.add_argument("--model", required=True, choices=sorted(ARCHITECTURES),
                        help="mlp: the fully connected GAN; dcgan: the convolutional one")
+    train.add_argument("--conditional", action="store_true",
+                       help="give both networks the digit's label: digits on demand (not for "
+                            "the classic preset)")
+    train.add_argument("--label-distribution", choices=LABEL_DISTRIBUTIONS, default="uniform",
+                       help="how a conditional run draws its generated labels: uniform, or by "
+                            "the training digits' class frequencies (default: uniform)")
+    train.add_argument("--ema-decay", type=_number(0.0, 1.0, low_inclusive=False), metavar="D",
+                       help="keep an exponential moving average of the generator's weights "
+                            "(such as 0.999), which then draws every sample and score")
     train.add_argument("--preset", choices=PRESETS,
                        help="vanilla or leaky for mlp, classic or recommended for dcgan "
                             "(default: vanilla for mlp, recommended for dcgan)")
@@ -155,6 +164,9 @@ def build_parser():
     sample.add_argument("--n", type=_integer(1), default=SAMPLE_COUNT,
                         help=f"number of digits (default: {SAMPLE_COUNT})")
     _seed(sample, 0, "the latent vectors")
+    sample.add_argument("--digit", type=_integer(0, 9), metavar="D",
+                        help="for a conditional run: only this digit (default: every digit, "
+                             "one row each)")
     sample.add_argument("--out", required=True, metavar="PATH",
                         help="a .png for a grid of the digits, or .npy for the images themselves")
 

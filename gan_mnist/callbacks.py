@@ -53,9 +53,22 @@ def frame_steps(directory):
     )
 
 
+# A conditional GAN's frames show one row per digit, 0 to 9, of this many columns.
+CONDITIONAL_COLUMNS = 8
+
+
 def snapshot_grid(model, latents, columns=None):
-    """The generator's digits for fixed ``latents`` as one uint8 grid; ``None`` if diverged."""
-    images = keras.ops.convert_to_numpy(model.generator(latents, training=False))
+    """The GAN's digits for fixed ``latents`` as one uint8 grid; ``None`` if it diverged.
+
+    A conditional GAN draws row ``r`` of the grid as digit ``r``.
+    """
+    if model.conditional:
+        columns = CONDITIONAL_COLUMNS
+        labels = tf.constant(np.arange(len(latents), dtype=np.int32) // columns)
+        images = model.sampler([tf.constant(latents), labels], training=False)
+    else:
+        images = model.sampler(latents, training=False)
+    images = keras.ops.convert_to_numpy(images)
     if not np.all(np.isfinite(images)):
         return None
     return visualize.tile_images(images, cols=columns, value_range=model.value_range)
@@ -107,7 +120,8 @@ class _FixedLatentGrids(EveryNSteps):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         if self.latents is None:
-            self.latents = self.model.sample_latent(self.count, seed=self.seed)
+            count = 10 * CONDITIONAL_COLUMNS if self.model.conditional else self.count
+            self.latents = self.model.sample_latent(count, seed=self.seed)
         if self.at_start and self._last_step == 0:
             self.on_interval(0)
 

@@ -28,9 +28,10 @@ CHECKPOINT_NAME = "ckpt"
 
 def make_checkpoint(gan):
     """A ``tf.train.Checkpoint`` of the two networks (with their batch-norm statistics), both
-    optimizers (moments and iteration counts), the step counter and the random seed.
+    optimizers (moments and iteration counts), the step counter, the random seed and, when the
+    GAN keeps one, the average of the generator's weights.
     """
-    return tf.train.Checkpoint(
+    parts = dict(
         generator=gan.generator,
         discriminator=gan.discriminator,
         d_optimizer=gan.d_optimizer,
@@ -38,6 +39,9 @@ def make_checkpoint(gan):
         step=gan.step_counter.value,
         random_seed=gan.random_seed.value,
     )
+    if getattr(gan, "ema_generator", None) is not None:
+        parts["ema_generator"] = gan.ema_generator
+    return tf.train.Checkpoint(**parts)
 
 
 def step_of(path):
@@ -93,7 +97,7 @@ def restore_newest(gan, directory, report=print, at_most=None):
     for step in found:
         path = Path(directory) / f"{CHECKPOINT_NAME}-{step}"
         if at_most is not None and step > at_most:
-            problems.append(f"ckpt-{step} is past step {at_most}")
+            problems.append(f"ckpt-{step} is later than step {at_most}, the end of the history")
             continue
         reason = damage(path)
         if reason is None:

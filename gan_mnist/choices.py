@@ -17,6 +17,8 @@ SMOOTHED_LOSSES = ("minimax", "non_saturating")
 
 # gan_mnist.latent: the noise distributions (uniform in [-1, 1], standard normal).
 LATENTS = ("uniform", "normal")
+# gan_mnist.gan: how a class-conditional GAN draws the labels of its generated digits.
+LABEL_DISTRIBUTIONS = ("uniform", "data")
 
 # gan_mnist.metrics: the MNIST splits compared against, and the most samples scored (the size
 # of the test set, which is either the reference or the floor's sample).

@@ -89,8 +89,12 @@ def resolve_config(arguments):
         learning_rate=arguments.learning_rate, beta_1=arguments.beta_1,
         jit_compile=arguments.jit,
     )
+    if arguments.conditional and preset == "classic":
+        raise UsageError("argument --conditional: the classic DCGAN has no conditional version")
     config = run_config.RunConfig.from_preset(
         preset, **{key: value for key, value in given.items() if value is not None},
+        conditional=arguments.conditional, ema_decay=arguments.ema_decay,
+        label_distribution=arguments.label_distribution,
         batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
         gradient_penalty=arguments.gradient_penalty, seed=arguments.seed,
         deterministic=arguments.deterministic,
@@ -100,7 +104,8 @@ def resolve_config(arguments):
         ),
         eval_samples=arguments.eval_samples, tensorboard=arguments.tensorboard,
     )
-    run_dir = arguments.run_dir or str(Path("runs") / f"{model}-{preset}-{loss}-seed{config.seed}")
+    kind = f"conditional-{model}" if config.conditional else model
+    run_dir = arguments.run_dir or str(Path("runs") / f"{kind}-{preset}-{loss}-seed{config.seed}")
     return config, Path(run_dir)
 
 
@@ -110,13 +115,14 @@ def _train(arguments):
     from gan_mnist import callbacks, data, training
     from gan_mnist.backend import keras
 
-    images, _ = data.load_mnist("train")
+    images, labels = data.load_mnist("train")
 
     def announce(logs=None):
         step = int(progress.model.step_counter.numpy())
         start = f"continuing from step {step:,}" if step else "starting at step 0"
         print(
-            f"Training {config.architecture} (preset {config.preset}, loss {config.loss}) for "
+            f"Training {'conditional ' * config.conditional}{config.architecture} (preset "
+            f"{config.preset}, loss {config.loss}) for "
             f"{config.steps:,} steps of batch {config.batch_size} into {run_dir}, {start}.",
             flush=True,
         )
@@ -125,7 +131,8 @@ def _train(arguments):
     arguments.progress = progress
     started = time.perf_counter()
     result = training.train(
-        config, images, run_dir, resume=arguments.resume, overwrite=arguments.overwrite,
+        config, images, run_dir, labels=labels if config.conditional else None,
+        resume=arguments.resume, overwrite=arguments.overwrite,
         callbacks=[keras.callbacks.LambdaCallback(on_train_begin=announce), progress],
         command=shlex.join([PROG] + arguments.argv),
     )
@@ -155,17 +162,29 @@ def _sample(arguments):
     from gan_mnist import files, visualize
     from gan_mnist.run import Run
 
+    from gan_mnist.conditioning import NUM_CLASSES, digits_in_rows
+
     gan, step = Run(arguments.run_dir).load_gan()
-    images = gan.generate(arguments.n, seed=arguments.seed)
+    if arguments.digit is not None and not gan.conditional:
+        raise UsageError(f"argument --digit: {arguments.run_dir} is not a conditional run")
+    labels = None
+    if gan.conditional:
+        labels = digits_in_rows(arguments.n) if arguments.digit is None else arguments.digit
+    images = gan.generate(arguments.n, seed=arguments.seed, labels=labels)
     if out.suffix.lower() == ".png":
         columns = math.ceil(math.sqrt(arguments.n))
+        if gan.conditional and arguments.digit is None:
+            columns = math.ceil(arguments.n / NUM_CLASSES)  # One row per digit.
         visualize.save_grid(
             images, out, rows=math.ceil(arguments.n / columns), cols=columns,
             value_range=gan.value_range,
         )
     else:
         files.write_atomically(out, lambda temporary: np.save(temporary, images))
-    print(f"Wrote {arguments.n} samples (seed {arguments.seed}) from step {step:,} of "
+    which = "" if labels is None else (
+        f" of digit {arguments.digit}" if arguments.digit is not None else ", 0s first"
+    )
+    print(f"Wrote {arguments.n} samples{which} (seed {arguments.seed}) from step {step:,} of "
           f"{arguments.run_dir} to {out}.")
     return 0
 
@@ -173,7 +192,7 @@ def _sample(arguments):
 def _evaluate(arguments):
     import numpy as np
 
-    from gan_mnist import evaluator, metrics
+    from gan_mnist import class_metrics, evaluator, metrics
     from gan_mnist.run import Run
 
     evaluator.load_evaluator()
@@ -181,11 +200,13 @@ def _evaluate(arguments):
         images = np.load(arguments.images, allow_pickle=False)
         n = arguments.n if arguments.n is not None else min(len(images), metrics.MAX_SAMPLES)
         scores = metrics.evaluate(images, n=n, reference=arguments.reference)
+        scores.update(class_metrics.evaluate_classes(images, n=n, reference=arguments.reference))
         record = dict(images=str(arguments.images), reference=arguments.reference, **scores)
     else:
         gan, step = Run(arguments.run_dir).load_gan()
         n = arguments.n if arguments.n is not None else metrics.MAX_SAMPLES
-        scores = metrics.evaluate(gan, n=n, reference=arguments.reference, seed=arguments.seed)
+        scores = class_metrics.evaluate_gan(gan, n=n, reference=arguments.reference,
+                                            seed=arguments.seed)
         record = dict(run_dir=str(arguments.run_dir), step=step, seed=arguments.seed,
                       reference=arguments.reference, **scores)
     print(json.dumps(record, indent=2))

@@ -18,12 +18,12 @@ subclass and supplies what makes it fast and exact:
 """
 
 import math
-import zlib
 
 import numpy as np
 
-from gan_mnist import data, seeding
+from gan_mnist import seeding
 from gan_mnist.backend import keras, tf
+from gan_mnist.batches import InMemoryData
 from gan_mnist.history import RECORDS
 
 DEFAULT_BATCH_SIZE = 64
@@ -64,12 +64,11 @@ class _State:
     """Training-time values kept out of the model's weights and checkpoints.
 
     A plain object, so Keras and ``tf.train.Checkpoint`` do not track what it holds: the
-    training images on the device, the per-step record buffer and the execution plan.
+    training data on the device, the per-step record buffer and the execution plan.
     """
 
     def __init__(self):
-        self.images = None
-        self.fingerprint = None
+        self.data = InMemoryData()
         self.records = None
         self.signature = None
         self.read_step = 0
@@ -92,9 +91,10 @@ class Trainer(keras.Model):
     step run in this process.
     """
 
-    def __init__(self, image_shape, value_range, seed, **kwargs):
+    def __init__(self, image_shape, value_range, seed, conditional=False, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(image_shape)
+        self.conditional = conditional
         self.value_range = tuple(float(value) for value in value_range)
         # One copy on every replica; under a distribution strategy the first replica's
         # update is kept.
@@ -160,27 +160,39 @@ class Trainer(keras.Model):
         return values[replica * local:(replica + 1) * local]
 
     def real_batch(self, data, key):
-        """This replica's batch of real images: from the dataset, or drawn from memory."""
+        """This replica's real images and their labels (``None`` unless conditional): from the
+        dataset, or drawn from memory.
+        """
         if self._state.signature[0] == "dataset":
-            return tf.cast(data, self.compute_dtype)
-        images = self._state.images
-        count = images.shape[0]
+            images, labels = data if self.conditional else (data, None)
+            return tf.cast(images, self.compute_dtype), labels
+        count = self._state.data.images.shape[0]
         local = self._state.signature[1] // tf.distribute.get_strategy().num_replicas_in_sync
 
         def uniform_indices(shape, seed):
             return tf.random.stateless_uniform(shape, seed, minval=0, maxval=count, dtype=tf.int64)
 
         # Batches are drawn uniformly with replacement, a fresh draw every step.
-        return tf.gather(images, self.draw(key, [local], uniform_indices))
+        return self._state.data.batch(self.draw(key, [local], uniform_indices))
+
+    def training_label_logits(self):
+        """Log class frequencies of the labels trained on (kept with the images in memory)."""
+        if self._state.data.label_logits is None:
+            raise ValueError(
+                "label_distribution='data' draws labels by the training labels' frequencies, "
+                "which needs the images and labels in memory (not a tf.data.Dataset)."
+            )
+        return self._state.data.label_logits
 
     def update(self, network, optimizer, tape, loss):
         """One optimiser step of ``network`` on the gradient of ``loss`` recorded by ``tape``."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         weights = network.trainable_weights
-        gradients = tape.gradient(loss, weights)
         if replicas > 1:
             # Gradients are summed over replicas: each replica's share of the global batch.
-            gradients = [gradient / replicas for gradient in gradients]
+            gradients = tape.gradient(loss, weights, output_gradients=tf.constant(1 / replicas))
+        else:
+            gradients = tape.gradient(loss, weights)
         optimizer.apply_gradients(zip(gradients, weights))
 
     def record(self, **values):
@@ -274,30 +286,9 @@ class Trainer(keras.Model):
     # -----------------------------------------------------------------------------------------
     # Fitting.
 
-    def _store_images(self, images):
-        """Keep the training images in a device variable; return the variable.
-
-        Copying 60,000 digits to the device takes a noticeable fraction of a second, so the
-        same images (by checksum) given again are not copied again.
-        """
-        array = np.ascontiguousarray(images)
-        fingerprint = (array.shape, array.dtype.str, zlib.crc32(array.data))
-        stored = self._state.images
-        if stored is not None and fingerprint == self._state.fingerprint:
-            return stored
-        array = data.training_images(array, self.value_range, self.image_shape)
-        if stored is not None and tuple(stored.shape) == array.shape:
-            stored.assign(array)
-        else:
-            with self.distribute_strategy.scope():
-                stored = self._state.images = tf.Variable(array, trainable=False)
-        self._state.fingerprint = fingerprint
-        return stored
-
     def release_images(self):
         """Drop the device copy of the training images; the next ``fit`` makes a new one."""
-        self._state.images = None
-        self._state.fingerprint = None
+        self._state.data.release()
         self._state.signature = None
         self.train_function = None
 
@@ -319,14 +310,18 @@ class Trainer(keras.Model):
         common = math.gcd(*intervals, current, steps_per_epoch if epochs > 1 else 0)
         return _largest_divisor(common, self.max_steps_per_execution)
 
-    def _inputs(self, x, batch_size, steps_per_epoch):
+    def _inputs(self, x, y, batch_size, steps_per_epoch):
         """Keras' input for ``fit``, the steps per epoch and the signature of the set-up."""
         if isinstance(x, tf.data.Dataset):
             if batch_size is not None:
                 raise ValueError(
                     "batch_size is set by the dataset; leave it out with a tf.data.Dataset."
                 )
-            if isinstance(x.element_spec, tuple):
+            if self.conditional and not isinstance(x.element_spec, tuple):
+                raise ValueError("A conditional GAN needs a dataset of (images, labels) batches.")
+            if self.conditional:
+                x = x.map(lambda images, labels, *rest: (images, tf.cast(labels, tf.int32)))
+            elif isinstance(x.element_spec, tuple):
                 x = x.map(lambda images, *rest: images)
             if steps_per_epoch is not None:
                 return x.take(steps_per_epoch), steps_per_epoch, ("dataset", None)
@@ -337,7 +332,8 @@ class Trainer(keras.Model):
                 )
             return x, cardinality, ("dataset", None)
         replicas = self.distribute_strategy.num_replicas_in_sync
-        stored = self._store_images(x)
+        stored = self._state.data.store(x, y, self.value_range, self.image_shape,
+                                        self.conditional, self.distribute_strategy)
         batch_size = check_integer(
             "batch_size", DEFAULT_BATCH_SIZE if batch_size is None else batch_size, 1
         )
@@ -356,13 +352,13 @@ class Trainer(keras.Model):
         inputs = tf.data.Dataset.range(steps_per_epoch * replicas).batch(replicas)
         return inputs, steps_per_epoch, ("memory", batch_size, id(stored))
 
-    def fit(self, x=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             steps_per_epoch=None, initial_epoch=0):
         """Train for exactly ``steps_per_epoch * (epochs - initial_epoch)`` steps.
 
         ``x`` is either the training images (uint8 digits as ``load_mnist`` gives them, scaled
-        to ``value_range``, or float images already scaled) or a ``tf.data.Dataset`` of image
-        batches. Images are kept in memory on the device and ``batch_size`` of them (default
+        to ``value_range``, or float images already scaled), with their labels ``y`` for a
+        conditional model, or a ``tf.data.Dataset`` of image (or (image, label)) batches. Images are kept in memory on the device and ``batch_size`` of them (default
         64) are drawn per step inside the graph; an epoch defaults to ``len(x) // batch_size``
         steps. A dataset is read one batch per step; each epoch starts a new pass over it
         (give it ``.repeat()`` when ``steps_per_epoch`` is larger than one pass). In-memory
@@ -379,7 +375,7 @@ class Trainer(keras.Model):
         if steps_per_epoch is not None:
             steps_per_epoch = check_integer("steps_per_epoch", steps_per_epoch, 1)
         callbacks = list(callbacks or [])
-        inputs, steps_per_epoch, signature = self._inputs(x, batch_size, steps_per_epoch)
+        inputs, steps_per_epoch, signature = self._inputs(x, y, batch_size, steps_per_epoch)
 
         size = self._execution_size(callbacks, steps_per_epoch, epochs - initial_epoch)
         signature += (size,)

@@ -10,16 +10,20 @@ numbers, several devices) lives in ``gan_mnist.engine``.
 
 import numpy as np
 
-from gan_mnist import engine, losses, models
+from gan_mnist import conditioning, engine, losses, models
 from gan_mnist.backend import keras, tf
+from gan_mnist.choices import LABEL_DISTRIBUTIONS
 from gan_mnist.latent import DISTRIBUTIONS, sample_latent
 
 
 def _shapes(name, model):
+    """The shape of a network's first input (noise or images) and of its output."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"{name} must be a keras.Model, got {type(model).__name__}.")
     try:
-        return tuple(model.input_shape), tuple(model.output_shape)
+        inputs = model.input_shape
+        first = inputs[0] if conditioning.is_conditional(model) else inputs
+        return tuple(first), tuple(model.output_shape)
     except (AttributeError, ValueError):
         raise ValueError(
             f"The {name} has no known input shape yet. Build it with an Input layer (the "
@@ -47,12 +51,19 @@ class GAN(engine.Trainer):
     ``value_range`` is the range of the generator's images, (-1, 1) for tanh and (0, 1) for
     sigmoid outputs: training images are scaled to it and everything that turns generated
     images into pixels reads it. ``seed`` keys the noise and batches of every step; ``None``
-    draws it from NumPy's global generator, which ``gan_mnist.set_seed`` seeds. Calling the
-    GAN on latent vectors runs the generator.
+    draws it from NumPy's global generator, which ``gan_mnist.set_seed`` seeds.
+
+    Conditional networks (a label as their second input, ``gan_mnist.conditioning``) make a
+    conditional GAN: it trains on images and labels, draws its generated labels
+    ``label_distribution`` (``"uniform"``, or ``"data"``: by the training labels' frequencies)
+    and generates digits on demand. ``ema_decay`` keeps ``ema_generator``, an exponential moving
+    average of the generator's weights updated after every step; ``sampler`` (the average when
+    there is one) draws every generated image, and ``generator`` keeps the raw weights.
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, latent="uniform",
-                 value_range=(-1.0, 1.0), seed=None, name="gan", **kwargs):
+                 value_range=(-1.0, 1.0), seed=None, ema_decay=None,
+                 label_distribution="uniform", name="gan", **kwargs):
         (generator_input, image_shape), (discriminator_input, logit_shape) = (
             _shapes("generator", generator), _shapes("discriminator", discriminator)
         )
@@ -76,17 +87,43 @@ class GAN(engine.Trainer):
             )
         if latent not in DISTRIBUTIONS:
             raise ValueError(f"Unknown latent distribution {latent!r}; use 'uniform' or 'normal'.")
+        conditional = conditioning.is_conditional(generator)
+        if conditional != conditioning.is_conditional(discriminator):
+            raise ValueError(
+                "Only one of the networks takes labels; a conditional GAN needs both "
+                "conditional (models.build(preset, conditional=True))."
+            )
+        if label_distribution not in LABEL_DISTRIBUTIONS:
+            raise ValueError(f"label_distribution must be 'uniform' or 'data', got "
+                             f"{label_distribution!r}.")
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
         seed = engine.check_integer("seed", seed, 0)
-        super().__init__(image_shape[1:], value_range, seed, name=name, **kwargs)
+        super().__init__(image_shape[1:], value_range, seed, conditional, name=name, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.latent = latent
+        self.label_distribution = label_distribution
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_generator = None
+        if ema_decay is not None:
+            if not 0 < ema_decay < 1 or self.distribute_strategy.num_replicas_in_sync > 1:
+                raise ValueError(
+                    f"ema_decay must be in (0, 1), such as 0.999, and the average is kept on one "
+                    f"device only; got {ema_decay!r} on "
+                    f"{self.distribute_strategy.num_replicas_in_sync} replicas."
+                )
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         self.built = True
 
-    def call(self, latents, training=False):
-        return self.generator(latents, training=training)
+    @property
+    def sampler(self):
+        """The network that draws generated images: the weight average, else the generator."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def call(self, inputs, training=False):
+        return self.sampler(inputs, training=training)
 
     def sample_latent(self, n, seed=None):
         """``n`` latent vectors, float32 ``(n, latent_dim)``; the same ``seed`` gives the same ones.
@@ -96,14 +133,27 @@ class GAN(engine.Trainer):
         """
         return sample_latent(n, self.latent_dim, self.latent, seed)
 
-    def generate(self, n, seed=None):
+    def generate(self, n, seed=None, labels=None, raw=False):
         """``n`` generated images in ``value_range``, a NumPy array, from ``sample_latent``.
 
-        Batch normalisation runs in inference mode, so a fixed seed gives the same images
-        on every call until the generator trains further.
+        A conditional GAN makes the digits ``labels`` asks for: one digit for all, one label
+        per image, or ``None`` for labels drawn uniformly with the same ``seed``. ``raw`` draws
+        with the generator's own weights instead of their average. Batch normalisation runs in
+        inference mode, so a fixed seed gives the same images until the generator trains.
         """
+        seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
         latents = self.sample_latent(n, seed)
-        return keras.ops.convert_to_numpy(self.generator(latents, training=False))
+        network = self.generator if raw else self.sampler
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("This GAN is not conditional: it takes no labels.")
+            return keras.ops.convert_to_numpy(network(latents, training=False))
+        if labels is None:
+            labels = np.random.default_rng([seed, 1]).integers(0, conditioning.NUM_CLASSES, n)
+        elif np.ndim(labels) == 0:
+            labels = np.full(n, labels)
+        labels = tf.constant(conditioning.check_labels(labels, len(latents)))
+        return keras.ops.convert_to_numpy(network([tf.constant(latents), labels], training=False))
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss="non_saturating", d_steps=1,
                 gradient_penalty=0.0, steps_per_execution=200, jit_compile="auto", **kwargs):
@@ -160,18 +210,45 @@ class GAN(engine.Trainer):
                 return tf.random.stateless_normal(shape, seed)
         return self.draw(key, [batch_size, self.latent_dim], draw)
 
+    def fake_batch(self, key, batch_size):
+        """Generated images for ``batch_size`` noise vectors (and labels) drawn from ``key``."""
+        noise = self.noise(key, batch_size)
+        if not self.conditional:
+            return self.generator(noise, training=True), None
+        labels = self.fake_labels(tf.random.experimental.stateless_fold_in(key, 1), batch_size)
+        return self.generator([noise, labels], training=True), labels
+
+    def fake_labels(self, key, batch_size):
+        """This replica's generated labels: uniform, or by the training labels' frequencies."""
+        if self.label_distribution == "uniform":
+            def draw(shape, seed):
+                return tf.random.stateless_uniform(shape, seed, 0, conditioning.NUM_CLASSES,
+                                                   dtype=tf.int32)
+        else:
+            logits = self.training_label_logits()
+
+            def draw(shape, seed):
+                return tf.cast(tf.random.stateless_categorical(logits[None], shape[0], seed)[0],
+                               tf.int32)
+        return self.draw(key, [batch_size], draw)
+
+    def critic(self, images, labels, training=True):
+        """The discriminator's logits for images (of these labels, when conditional)."""
+        return self.discriminator(images if labels is None else [images, labels],
+                                  training=training)
+
     def train_step(self, data):
         # Independent random streams for this step: a real batch and noise per discriminator
         # update, then noise for the generator update.
         keys = self.step_keys(2 * self.d_steps + 1)
         for update in range(self.d_steps):
             # 1. The discriminator learns to score real digits high and generated ones low.
-            real = self.real_batch(data, keys[2 * update])
+            real, real_labels = self.real_batch(data, keys[2 * update])
             batch_size = real.shape[0] or tf.shape(real)[0]
-            fake = self.generator(self.noise(keys[2 * update + 1], batch_size), training=True)
+            fake, fake_labels = self.fake_batch(keys[2 * update + 1], batch_size)
             with tf.GradientTape() as tape:
-                real_logits = self.discriminator(real, training=True)
-                fake_logits = self.discriminator(fake, training=True)
+                real_logits = self.critic(real, real_labels)
+                fake_logits = self.critic(fake, fake_labels)
                 d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
                 if self.gradient_penalty:
                     # WGAN-GP: the critic's gradient norm is pulled to 1 between real and fake,
@@ -179,19 +256,23 @@ class GAN(engine.Trainer):
                     epsilon = tf.random.stateless_uniform(
                         [batch_size], tf.random.experimental.stateless_fold_in(keys[2 * update], 1)
                     )
-                    d_loss += losses.gradient_penalty(self.discriminator, real, fake,
-                                                      self.gradient_penalty, epsilon)
+                    critic = self.discriminator if real_labels is None else (
+                        lambda images, training: self.critic(images, real_labels, training)
+                    )
+                    d_loss += losses.gradient_penalty(critic, real, fake, self.gradient_penalty,
+                                                      epsilon)
             self.update(self.discriminator, self.d_optimizer, tape, d_loss)
 
         # 2. The generator learns to make digits the discriminator scores as real.
-        noise = self.noise(keys[-1], batch_size)
         with tf.GradientTape() as tape:
-            generated_logits = self.discriminator(self.generator(noise, training=True),
-                                                  training=True)
-            g_loss = self.gan_loss.generator_loss(generated_logits)
+            generated, labels = self.fake_batch(keys[-1], batch_size)
+            g_loss = self.gan_loss.generator_loss(self.critic(generated, labels))
         self.update(self.generator, self.g_optimizer, tape, g_loss)
+        if self.ema_generator is not None:
+            # 3. The weight average follows the generator (Yazici et al., 2019).
+            _average_into(self.ema_generator, self.generator, self.ema_decay)
 
-        # 3. The step's record: both losses, and the mean probability D gives real and
+        # 4. The step's record: both losses, and the mean probability D gives real and
         # generated digits (1/2 at the equilibrium) at the last discriminator update.
         return self.record(
             d_loss=d_loss,
@@ -199,6 +280,11 @@ class GAN(engine.Trainer):
             d_real=tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
             d_fake=tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
         )
+
+
+def _average_into(average, network, decay):
+    for averaged, weight in zip(average.weights, network.weights):
+        averaged.assign(decay * averaged + (1.0 - decay) * weight)
 
 
 def build_gan(config, networks=None):
@@ -213,11 +299,12 @@ def build_gan(config, networks=None):
         networks = models.build(
             config.preset, latent_dim=config.latent_dim,
             generator_widths=config.generator_widths,
-            discriminator_widths=config.discriminator_widths,
+            discriminator_widths=config.discriminator_widths, conditional=config.conditional,
         )
     generator, discriminator = networks
     gan = GAN(generator, discriminator, latent_dim=config.latent_dim, latent=config.latent,
-              value_range=config.value_range, seed=config.seed)
+              value_range=config.value_range, seed=config.seed, ema_decay=config.ema_decay,
+              label_distribution=config.label_distribution)
     options = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
     gan.compile(
         keras.optimizers.Adam(config.d_learning_rate, beta_1=config.d_beta_1,

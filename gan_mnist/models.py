@@ -17,6 +17,7 @@ Presets reproduce the write-ups; keyword arguments left at ``None`` take the pre
 
 import numbers
 
+from gan_mnist import conditioning
 from gan_mnist.backend import keras
 from gan_mnist.choices import DCGAN_PRESETS, MLP_PRESETS, PRESETS  # noqa: F401
 
@@ -55,23 +56,27 @@ _DCGAN = {
     ),
 }
 
-def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=None):
+def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=None,
+          conditional=False):
     """``(generator, discriminator)`` of a preset; ``None`` keeps the preset's value.
 
     Widths are the hidden layer's units for an MLP (one number per network) and the two filter
-    counts for a recommended DCGAN (three and two for a classic one).
+    counts for a recommended DCGAN (three and two for a classic one). ``conditional`` gives both
+    networks a label input (``gan_mnist.conditioning``).
     """
     _check_choice("preset", preset, PRESETS)
     if preset in MLP_PRESETS:
         g_units = _single_width("generator_widths", generator_widths)
         d_units = _single_width("discriminator_widths", discriminator_widths)
         return (
-            mlp_generator(latent_dim=latent_dim, hidden_units=g_units, preset=preset),
-            mlp_discriminator(hidden_units=d_units, preset=preset),
+            mlp_generator(latent_dim=latent_dim, hidden_units=g_units, preset=preset,
+                          conditional=conditional),
+            mlp_discriminator(hidden_units=d_units, preset=preset, conditional=conditional),
         )
     return (
-        dcgan_generator(latent_dim=latent_dim, filters=generator_widths, preset=preset),
-        dcgan_discriminator(filters=discriminator_widths, preset=preset),
+        dcgan_generator(latent_dim=latent_dim, filters=generator_widths, preset=preset,
+                        conditional=conditional),
+        dcgan_discriminator(filters=discriminator_widths, preset=preset, conditional=conditional),
     )
 
 
@@ -126,13 +131,15 @@ def _hidden_activation(name, activation, negative_slope):
 
 
 def mlp_generator(latent_dim=None, hidden_units=None, hidden_activation=None,
-                  output_activation=None, negative_slope=None, preset="vanilla", name=None):
+                  output_activation=None, negative_slope=None, preset="vanilla", name=None,
+                  conditional=False):
     """MLP generator: latent -> dense hidden -> dense 784 -> image ``(N, 28, 28, 1)``.
 
     ``preset="vanilla"``: 100 -> 128 ReLU -> 784 sigmoid (images in [0, 1]), 114,064 parameters,
     from "Using GANs to generate MNIST digits". ``preset="leaky"``: 100 -> 128
     LeakyReLU(0.01) -> 784 tanh (images in [-1, 1]), from the leaky-ReLU MLP write-up.
-    Weights are Glorot (Xavier) uniform, biases zero.
+    Weights are Glorot (Xavier) uniform, biases zero. ``conditional`` adds a label input
+    (``gan_mnist.conditioning``).
     """
     values = _resolve(
         _MLP,
@@ -151,18 +158,19 @@ def mlp_generator(latent_dim=None, hidden_units=None, hidden_activation=None,
     _check_choice("output_activation", values["output_activation"], OUTPUT_ACTIVATIONS)
 
     latent = keras.Input(shape=(values["latent_dim"],), name="latent")
-    x = keras.layers.Dense(values["hidden_units"], name="hidden")(latent)
+    inputs, x = conditioning.generator_inputs(latent, conditional)
+    x = keras.layers.Dense(values["hidden_units"], name="hidden")(x)
     x = _hidden_activation(
         "hidden_activation", values["hidden_activation"], values["negative_slope"]
     )(x)
     x = keras.layers.Dense(IMAGE_SHAPE[0] * IMAGE_SHAPE[1], name="pixels")(x)
     x = keras.layers.Activation(values["output_activation"], name="output_activation")(x)
     image = keras.layers.Reshape(IMAGE_SHAPE, name="image")(x)
-    return keras.Model(latent, image, name=name or f"{preset}_generator")
+    return keras.Model(inputs, image, name=name or f"{preset}_generator")
 
 
 def mlp_discriminator(hidden_units=None, hidden_activation=None, negative_slope=None,
-                      preset="vanilla", name=None):
+                      preset="vanilla", name=None, conditional=False):
     """MLP discriminator: image -> flatten 784 -> dense hidden -> logit ``(N, 1)``.
 
     ``preset="vanilla"``: 784 -> 128 ReLU -> 1, 100,609 parameters, from "Using GANs to generate
@@ -187,12 +195,12 @@ def mlp_discriminator(hidden_units=None, hidden_activation=None, negative_slope=
     x = _hidden_activation(
         "hidden_activation", values["hidden_activation"], values["negative_slope"]
     )(x)
-    logit = keras.layers.Dense(1, name="logit")(x)
-    return keras.Model(image, logit, name=name or f"{preset}_discriminator")
+    inputs, logit = conditioning.logit(image, x, conditional)
+    return keras.Model(inputs, logit, name=name or f"{preset}_discriminator")
 
 
 def dcgan_generator(latent_dim=None, filters=None, kernel_size=None, preset="recommended",
-                    name=None):
+                    name=None, conditional=False):
     """Convolutional generator: latent ``(N, latent_dim)`` -> tanh image ``(N, 28, 28, 1)``.
 
     ``filters`` sets the three hidden widths (classic, default ``(256, 128, 64)``) or, for the
@@ -223,10 +231,16 @@ def dcgan_generator(latent_dim=None, filters=None, kernel_size=None, preset="rec
     _check_positive("latent_dim", values["latent_dim"])
     _check_positive("kernel_size", values["kernel_size"])
     if preset == "classic":
+        if conditional:
+            raise ValueError(
+                "The classic generator reshapes the bare noise into its first feature map, so "
+                "it has no conditional version; use preset='recommended'."
+            )
         filters = _check_filters("filters", values["generator_filters"], 3)
         return _classic_generator(values["latent_dim"], filters, values["kernel_size"], name)
     filters = _check_filters("filters", values["generator_filters"], 2)
-    return _recommended_generator(values["latent_dim"], filters, values["kernel_size"], name)
+    return _recommended_generator(values["latent_dim"], filters, values["kernel_size"], name,
+                                  conditional)
 
 
 def _classic_generator(latent_dim, filters, kernel_size, name):
@@ -266,11 +280,12 @@ def _classic_generator(latent_dim, filters, kernel_size, name):
     return keras.Model(latent, image, name=name or "classic_generator")
 
 
-def _recommended_generator(latent_dim, filters, kernel_size, name):
+def _recommended_generator(latent_dim, filters, kernel_size, name, conditional):
     weights = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
     projected, upsampled = filters
     latent = keras.Input(shape=(latent_dim,), name="latent")
-    x = keras.layers.Dense(7 * 7 * projected, use_bias=False, name="project", **weights)(latent)
+    inputs, x = conditioning.generator_inputs(latent, conditional)
+    x = keras.layers.Dense(7 * 7 * projected, use_bias=False, name="project", **weights)(x)
     x = keras.layers.BatchNormalization(name="batch_norm_0")(x)
     x = keras.layers.ReLU(name="relu_0")(x)
     x = keras.layers.Reshape((7, 7, projected), name="reshape")(x)
@@ -284,11 +299,11 @@ def _recommended_generator(latent_dim, filters, kernel_size, name):
         IMAGE_SHAPE[-1], kernel_size, strides=2, padding="same", name="deconv_2", **weights
     )(x)
     image = keras.layers.Activation("tanh", name="image")(x)
-    return keras.Model(latent, image, name=name or "recommended_generator")
+    return keras.Model(inputs, image, name=name or "recommended_generator")
 
 
 def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negative_slope=None,
-                        preset="recommended", name=None):
+                        preset="recommended", name=None, conditional=False):
     """Convolutional discriminator: image ``(N, 28, 28, 1)`` -> logit ``(N, 1)``.
 
     ``preset="classic"`` (the DCGAN write-up, modelled on TensorFlow's MNIST CNN): 5x5 conv
@@ -321,13 +336,14 @@ def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negat
     if not (preset == "recommended" and hidden_units == 0):
         _check_positive("hidden_units", hidden_units)
     if preset == "classic":
-        return _classic_discriminator(filters, hidden_units, values["kernel_size"], name)
+        return _classic_discriminator(filters, hidden_units, values["kernel_size"], name,
+                                      conditional)
     return _recommended_discriminator(
-        filters, hidden_units, values["kernel_size"], values["negative_slope"], name
+        filters, hidden_units, values["kernel_size"], values["negative_slope"], name, conditional
     )
 
 
-def _classic_discriminator(filters, hidden_units, kernel_size, name):
+def _classic_discriminator(filters, hidden_units, kernel_size, name, conditional):
     weights = dict(kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = image
@@ -340,11 +356,12 @@ def _classic_discriminator(filters, hidden_units, kernel_size, name):
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(hidden_units, name="hidden", **weights)(x)
     x = keras.layers.ReLU(name="hidden_relu")(x)
-    logit = keras.layers.Dense(1, name="logit", **weights)(x)
-    return keras.Model(image, logit, name=name or "classic_discriminator")
+    inputs, logit = conditioning.logit(image, x, conditional, **weights)
+    return keras.Model(inputs, logit, name=name or "classic_discriminator")
 
 
-def _recommended_discriminator(filters, hidden_units, kernel_size, negative_slope, name):
+def _recommended_discriminator(filters, hidden_units, kernel_size, negative_slope, name,
+                               conditional):
     weights = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = image
@@ -357,5 +374,5 @@ def _recommended_discriminator(filters, hidden_units, kernel_size, negative_slop
     if hidden_units:
         x = keras.layers.Dense(hidden_units, name="hidden", **weights)(x)
         x = keras.layers.LeakyReLU(negative_slope=negative_slope, name="hidden_leaky_relu")(x)
-    logit = keras.layers.Dense(1, name="logit", **weights)(x)
-    return keras.Model(image, logit, name=name or "recommended_discriminator")
+    inputs, logit = conditioning.logit(image, x, conditional, **weights)
+    return keras.Model(inputs, logit, name=name or "recommended_discriminator")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_mnist import animation, callbacks, checkpoints, files, history, visualize
+from gan_mnist import animation, callbacks, checkpoints, conditioning, files, history, visualize
 from gan_mnist.choices import EVALUATION_SEED, SAMPLE_COUNT, SAMPLE_SEED
 from gan_mnist.gan import build_gan
 from gan_mnist.run_config import RunConfig
@@ -171,7 +171,7 @@ class Run:
                      "which is no longer running.")
             os.ftruncate(descriptor, 0)
             holder = dict(pid=os.getpid(), host=socket.gethostname(),
-                          command=" ".join(sys.argv)[:200], started=time.strftime("%H:%M:%S"))
+                          command=" ".join(sys.argv)[:200], started=time.strftime("%Y-%m-%d %H:%M:%S"))
             os.pwrite(descriptor, json.dumps(holder).encode(), 0)
             yield self
             os.ftruncate(descriptor, 0)
@@ -275,11 +275,16 @@ class Run:
             self.losses_path, lambda temporary: figure.savefig(temporary, format="png", dpi=100)
         )
         written["losses.png"] = "loss curves"
-        visualize.save_grid(
-            gan.generate(SAMPLE_COUNT, seed=SAMPLE_SEED), self.samples_path, rows=8, cols=8,
-            title=f"{name}, step {step:,}", value_range=gan.value_range,
-        )
-        written["samples.png"] = f"{SAMPLE_COUNT} digits"
+        if gan.conditional:
+            # One row per digit, 0 to 9.
+            count, rows = 100, 10
+            images = gan.generate(count, seed=SAMPLE_SEED, labels=conditioning.digits_in_rows(100))
+        else:
+            count, rows = SAMPLE_COUNT, 8
+            images = gan.generate(count, seed=SAMPLE_SEED)
+        visualize.save_grid(images, self.samples_path, rows=rows, cols=count // rows,
+                            title=f"{name}, step {step:,}", value_range=gan.value_range)
+        written["samples.png"] = f"{count} digits"
         if config.eval_samples and (summary := self.write_metrics(gan, config.eval_samples)):
             written["metrics.json"] = summary
         return written
@@ -288,21 +293,24 @@ class Run:
         """Score ``n`` samples into metrics.json; return a one-line summary (``None``: no
         evaluator to score with, which is noted).
         """
-        from gan_mnist import evaluator, metrics
+        from gan_mnist import class_metrics, evaluator
 
         try:
             evaluator.load_evaluator()
         except FileNotFoundError as error:
             note(f"No metrics.json: {' '.join(str(error).split())}")
             return None
-        scores = metrics.evaluate(gan, n=n, seed=EVALUATION_SEED)
+        scores = class_metrics.evaluate_gan(gan, n=n, seed=EVALUATION_SEED)
         record = dict(step=int(gan.step_counter.numpy()), seed=EVALUATION_SEED,
                       reference="test", **scores)
         files.write_text(self.metrics_path, json.dumps(record, indent=2) + "\n")
+        accuracy = (f", label accuracy {scores['label_accuracy']:.1%}"
+                    if "label_accuracy" in scores else "")
         return (
             f"Frechet distance {scores['fid']:.2f} (real digits {scores['floor_fid']:.2f}), "
             f"classifier score {scores['score']:.2f} (real digits {scores['floor_score']:.2f}), "
-            f"{scores['classes_seen']} classes seen"
+            f"{scores['classes_seen']} classes seen, worst class {scores['worst_class']} at "
+            f"{scores['worst_class_ratio']:.1f}x its floor{accuracy}"
         )
 
 

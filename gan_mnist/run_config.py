@@ -13,7 +13,9 @@ import json
 import math
 import numbers
 
-from gan_mnist.choices import LATENTS, MLP_PRESETS, LOSSES, PRESETS, SMOOTHED_LOSSES
+from gan_mnist.choices import (
+    LABEL_DISTRIBUTIONS, LATENTS, LOSSES, MLP_PRESETS, PRESETS, SMOOTHED_LOSSES,
+)
 
 DEFAULT_STEPS_PER_EXECUTION = 200
 
@@ -55,7 +57,7 @@ PRESET_SETTINGS = {
 # What a resumed run must share with the run it continues. The number of steps may change (to
 # extend a run), and so may speed options and the intervals of snapshots and checkpoints.
 RESUME_KEYS = (
-    "preset", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
+    "preset", "conditional", "label_distribution", "ema_decay", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
     "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
     "d_learning_rate", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
     "snapshot_count", "snapshot_seed",
@@ -101,12 +103,16 @@ class RunConfig:
 
     Defaults are the recommended DCGAN's. ``generator_widths``/``discriminator_widths`` of
     ``None`` keep the preset's (for an MLP: one hidden width; for a DCGAN: its two filter
-    counts). ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
+    counts). ``conditional`` gives both networks the digit's label (``gan_mnist.conditioning``);
+    generated labels are drawn ``label_distribution``: ``"uniform"`` or by the training data's
+    class frequencies (``"data"``). ``ema_decay`` keeps an exponential moving average of the
+    generator's weights, which then draws every sample, snapshot and score. ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
     of training. ``eval_samples`` digits are scored into ``metrics.json`` at the end (0: none).
     """
 
     # The networks and their images.
     preset: str = "recommended"
+    conditional: bool = False
     generator_widths: tuple | None = None
     discriminator_widths: tuple | None = None
     latent: str = "normal"
@@ -117,6 +123,8 @@ class RunConfig:
     label_smoothing: float = 0.0
     d_steps: int = 1
     gradient_penalty: float = 0.0
+    label_distribution: str = "uniform"
+    ema_decay: float | None = None
     # One Adam optimiser per network.
     g_learning_rate: float = 0.0002
     d_learning_rate: float = 0.0002
@@ -167,6 +175,13 @@ class RunConfig:
             )
         _integer("d_steps", self.d_steps, 1)
         _number("gradient_penalty", self.gradient_penalty, 0.0)
+        if not isinstance(self.conditional, bool):
+            raise ValueError(f"conditional must be True or False, got {self.conditional!r}.")
+        if self.conditional and self.preset == "classic":
+            raise ValueError("The classic DCGAN has no conditional version; use 'recommended'.")
+        _choice("label_distribution", self.label_distribution, LABEL_DISTRIBUTIONS)
+        if self.ema_decay is not None:
+            _number("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True)
         for network in ("g", "d"):
             _number(f"{network}_learning_rate", getattr(self, f"{network}_learning_rate"), 0.0,
                     low_open=True)

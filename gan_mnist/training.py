@@ -29,13 +29,14 @@ class TrainingResult:
     outputs: dict = field(default_factory=dict)
 
 
-def train(config, images, run_dir=None, *, resume=False, overwrite=False, networks=None,
-          callbacks=None, verbose=0, command=None):
+def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=False,
+          networks=None, callbacks=None, verbose=0, command=None):
     """Train the GAN of ``config`` (a ``RunConfig``) on ``images``; return a ``TrainingResult``.
 
     ``images`` are the training digits: uint8 ``(N, 28, 28)`` from ``load_mnist`` (scaled to
     the config's ``value_range``), float images already scaled, or a ``tf.data.Dataset`` of
-    batches. The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
+    batches; a conditional config (``conditional=True``) trains on their ``labels`` too (or a
+    dataset of (images, labels) batches). The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
     before the networks are built (the preset's, or ``networks=(generator, discriminator)``).
 
     With ``run_dir`` the run goes through ``gan_mnist.Run``: config.json, history.csv, frames
@@ -52,32 +53,32 @@ def train(config, images, run_dir=None, *, resume=False, overwrite=False, networ
             "snapshot_every, checkpoint_every, tensorboard, eval_samples and resume write to "
             "or read from a run folder; pass run_dir as well."
         )
+    data = (images, labels)
     if run_dir is None:
-        return _train(config, images, None, None, networks, callbacks, verbose)
+        return _train(config, data, None, None, networks, callbacks, verbose)
     run = Run(run_dir)
     with run.lock():
         stored = run.start(config, resume=resume, overwrite=overwrite)
-        return _train(config, images, run, stored, networks, callbacks, verbose, command)
+        return _train(config, data, run, stored, networks, callbacks, verbose, command)
 
 
-def _train(config, images, run, stored, networks, callbacks, verbose, command=None):
+def _train(config, data, run, stored, networks, callbacks, verbose, command=None):
     seeding.set_seed(config.seed, deterministic=config.deterministic)
     gan = build_gan(config, networks)
     result = TrainingResult(gan=gan, history=gan.step_history, steps=0, run=run)
-    run_callbacks = []
-    if run is not None:
-        result.resumed_from = run.restore(gan) if stored else None
-        run.clear(after_step=result.resumed_from)
-        resumed = [result.resumed_from] if result.resumed_from else []
-        earlier = stored.get("resumed_from", []) if stored and resumed else []
-        run.write_config(config, command, earlier + resumed)
-        run_callbacks = _run_callbacks(run, config, append=result.resumed_from is not None)
-    run_callbacks.append(callbacks_module.DivergenceGuard())
-
-    done = int(gan.step_counter.numpy())
     try:
+        run_callbacks = []
+        if run is not None:
+            result.resumed_from = run.restore(gan) if stored else None
+            run.clear(after_step=result.resumed_from)
+            resumed = [result.resumed_from] if result.resumed_from else []
+            earlier = stored.get("resumed_from", []) if stored and resumed else []
+            run.write_config(config, command, earlier + resumed)
+            run_callbacks = _run_callbacks(run, config, append=result.resumed_from is not None)
+        run_callbacks.append(callbacks_module.DivergenceGuard())
+        done = int(gan.step_counter.numpy())
         if config.steps > done:
-            _fit(gan, images, config, done, run, run_callbacks + list(callbacks or []), verbose)
+            _fit(gan, data, config, done, run, run_callbacks + list(callbacks or []), verbose)
         result.steps = int(gan.step_counter.numpy())
         if run is not None:
             result.history = run.history()
@@ -105,12 +106,13 @@ def _resume_hint(run):
             "(resume=True, --resume on the command line).")
 
 
-def _fit(gan, images, config, done, run, callbacks, verbose):
+def _fit(gan, data, config, done, run, callbacks, verbose):
+    images, labels = data
     options = dict(steps_per_epoch=config.steps - done, verbose=verbose, callbacks=callbacks)
     if not isinstance(images, tf.data.Dataset):
         options["batch_size"] = config.batch_size
     try:
-        gan.fit(images, **options)
+        gan.fit(images, labels, **options)
     except callbacks_module.DivergenceError as error:
         last = None if run is None else run.latest_step()
         if last is not None:

@@ -1,0 +1,75 @@
+"""Class conditioning: the digit's label as an input of both networks.
+
+The generator takes ``(noise, label)``: a learned embedding of the label joined to the noise
+(the conditional GAN of Mirza and Osindero, 2014, with a learned embedding in place of the
+one-hot code). The discriminator takes ``(image, label)`` and scores it with a projection
+(Miyato and Koyama, 2018, "cGANs with Projection Discriminator"): for the features ``h`` of its
+last hidden layer, ``logit = psi(h) + <embed(y), h>``, so the label decides which direction of
+the feature space counts as real. Labels are int32 ``(N,)`` in 0..9.
+"""
+
+import numpy as np
+
+from gan_mnist.backend import keras
+
+NUM_CLASSES = 10
+EMBEDDING_DIM = 16
+
+
+def _label_input():
+    return keras.Input(shape=(), dtype="int32", name="label")
+
+
+def generator_inputs(latent, conditional, embedding_dim=EMBEDDING_DIM):
+    """``(model inputs, the tensor the generator's body starts from)`` for the noise ``latent``."""
+    if not conditional:
+        return latent, latent
+    label = _label_input()
+    # Initialised on the noise's scale, so that the label counts from the first step.
+    embedded = keras.layers.Embedding(
+        NUM_CLASSES, embedding_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+        name="label_embedding",
+    )(label)
+    return [latent, label], keras.layers.Concatenate(name="noise_and_label")([latent, embedded])
+
+
+def logit(image, features, conditional, **weights):
+    """``(model inputs, logit)``: a dense logit of ``features``, plus the projection term."""
+    score = keras.layers.Dense(1, name="logit", **weights)(features)
+    if not conditional:
+        return image, score
+    label = _label_input()
+    embedded = keras.layers.Embedding(NUM_CLASSES, features.shape[-1], name="label_projection")(
+        label
+    )
+    projection = keras.layers.Dot(axes=1, name="projection")([embedded, features])
+    return [image, label], keras.layers.Add(name="projected_logit")([score, projection])
+
+
+def is_conditional(model):
+    """Whether a network takes a label as its second input."""
+    return len(model.inputs) == 2
+
+
+def digits_in_rows(n):
+    """Labels for ``n`` images in class order: 0s first, in ``ceil(n / 10)`` per digit, so that
+    a grid of that many columns shows one row per digit.
+    """
+    per_digit = -(-n // NUM_CLASSES)
+    return (np.arange(n) // per_digit).astype(np.int32)
+
+
+def check_labels(labels, count=None):
+    """``labels`` as int32 ``(N,)`` in 0..9; ``ValueError`` naming the problem otherwise."""
+    array = np.asarray(labels)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"Labels must be integers 0-9, got dtype {array.dtype}.")
+    if array.ndim != 1 or (count is not None and len(array) != count):
+        wanted = f"({count},)" if count is not None else "(N,)"
+        raise ValueError(f"Labels must have shape {wanted}, one per image, got {array.shape}.")
+    if len(array) and (array.min() < 0 or array.max() >= NUM_CLASSES):
+        raise ValueError(
+            f"Labels must lie in 0-{NUM_CLASSES - 1}, got values from {array.min()} to "
+            f"{array.max()}."
+        )
+    return array.astype(np.int32)
