@@ -25,11 +25,10 @@ def generator_inputs(latent, conditional, embedding_dim=EMBEDDING_DIM):
     if not conditional:
         return latent, latent
     label = _label_input()
-    # Initialised on the noise's scale, so that the label counts from the first step.
-    embedded = keras.layers.Embedding(
-        NUM_CLASSES, embedding_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
-        name="label_embedding",
-    )(label)
+    # Keras' small initial embedding (uniform in +-0.05) lets the noise shape the digits first;
+    # started on the noise's scale instead, every class collapsed to one shape within 5 minutes
+    # (benchmarks/README.md).
+    embedded = keras.layers.Embedding(NUM_CLASSES, embedding_dim, name="label_embedding")(label)
     return [latent, label], keras.layers.Concatenate(name="noise_and_label")([latent, embedded])
 
 
