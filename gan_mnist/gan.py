@@ -163,8 +163,9 @@ class GAN(engine.Trainer):
         needs its own. ``loss`` is a ``gan_mnist.losses`` name or object; ``d_steps``
         discriminator updates run per generator update and ``gradient_penalty`` weights the
         WGAN-GP term (Gulrajani et al., 2017). ``steps_per_execution`` (the most steps per call
-        from Python) and ``jit_compile`` (``"auto"``: XLA for networks without convolutions)
-        go to ``engine.Trainer.compile``, other keyword arguments to ``keras.Model.compile``.
+        from Python) and ``jit_compile`` (``"auto"``: XLA on a GPU, and on a CPU for networks
+        without convolutions) go to ``engine.Trainer.compile``, other keyword arguments to
+        ``keras.Model.compile``.
         """
         loss = losses.get(loss)
         d_optimizer = _optimizer("d_optimizer", d_optimizer)
