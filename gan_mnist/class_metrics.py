@@ -263,21 +263,18 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     return scores
 
 
-def evaluate_gan(gan, n=10_000, reference="test", seed=0):
+def evaluate_gan(gan, n=10_000, reference="test", seed=0, raw=False):
     """Every metric of ``metrics.evaluate`` and of ``evaluate_classes`` for a ``GAN``, in one dict.
 
     A conditional GAN is asked for ``n`` digits in class order (``n / 10`` of each), which also
     gives its label accuracy; an unconditional one is scored by the evaluator's predicted
-    classes. The images are drawn once, so both reports see the same digits.
+    classes. The images are drawn once, so both reports see the same digits. ``raw`` scores the
+    generator's own weights instead of their average (``GAN.generate``'s ``raw``).
     """
-    if gan.conditional:
-        labels = conditioning.digits_in_rows(n)
-        images = gan.generate(n, seed=seed, labels=labels)
-        value_range = gan.value_range
-    else:
-        labels, images, value_range = None, metrics.sample(gan, n, seed=seed), (0.0, 1.0)
+    labels = conditioning.digits_in_rows(n) if gan.conditional else None
+    images = gan.generate(n, seed=seed, labels=labels, raw=raw)
     scores = metrics.evaluate(images, n=n, reference=reference, seed=seed,
-                              value_range=value_range)
+                              value_range=gan.value_range)
     scores.update(evaluate_classes(images, n=n, reference=reference, seed=seed, labels=labels,
-                                   value_range=value_range))
+                                   value_range=gan.value_range))
     return scores

@@ -1,0 +1,167 @@
+"""Train the generators that ship with the package (``make pretrained``).
+
+    python tools/pretrain.py dcgan
+    python tools/pretrain.py conditional_dcgan
+
+Each is one deterministic run (op determinism on, seed 0) of the recommended DCGAN with an
+exponential moving average (EMA) of the generator's weights, in the run folder
+``runs/pretrained/NAME``. Run the same command again after an interruption and it continues
+from its last checkpoint, exactly. Every ``EVALUATE_EVERY`` steps the weight average and the
+raw generator are scored with the package's evaluator at n = 10,000 (``curve.csv`` in the run
+folder: quality against training time). At the end the average is saved as
+``gan_mnist/generators/NAME.keras`` and its record (settings, steps, training time, versions,
+the curve and the final scores) as ``gan_mnist/generators/NAME.json``, which
+``gan_mnist.pretrained(NAME)`` reads.
+"""
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gan_mnist import RunConfig, class_metrics, files, train
+from gan_mnist.backend import keras
+from gan_mnist.callbacks import EveryNSteps
+from gan_mnist.choices import EVALUATION_SEED
+from gan_mnist.config import runs_dir
+from gan_mnist.data import load_mnist
+from gan_mnist.run import versions
+
+GENERATORS = Path(__file__).resolve().parent.parent / "gan_mnist" / "generators"
+EVALUATE_EVERY = 5000
+SAMPLES = 10_000
+RECIPES = {
+    "dcgan": dict(conditional=False, steps=60_000),
+    "conditional_dcgan": dict(conditional=True, steps=40_000),
+}
+CURVE_COLUMNS = ("step", "train_seconds", "fid", "score", "worst_class_ratio", "label_accuracy",
+                 "raw_fid", "raw_score", "raw_worst_class_ratio", "raw_label_accuracy")
+# What the evaluation of the average keeps in the shipped record.
+RECORDED = ("fid", "floor_fid", "fid_ratio", "score", "floor_score", "classes_seen", "class_kl",
+            "worst_class", "worst_class_ratio", "worst_real_class_fid", "class_fid",
+            "class_fid_floor", "label_accuracy")
+
+
+def recipe(name, steps=None, evaluate_every=EVALUATE_EVERY):
+    """The ``RunConfig`` of a shipped generator (``steps`` and ``evaluate_every``: a trial's)."""
+    settings = dict(RECIPES[name])
+    steps = steps or settings["steps"]
+    settings["steps"] = steps
+    return RunConfig.from_preset(
+        "recommended", ema_decay=0.999, seed=0, deterministic=True, snapshot_every=1000,
+        checkpoint_every=evaluate_every, **settings,
+    )
+
+
+class Curve(EveryNSteps):
+    """Scores the average and the raw generator every ``every`` steps into ``path`` (CSV)."""
+
+    def __init__(self, every, path, rows):
+        super().__init__(every)
+        self.path, self.rows = Path(path), rows
+        self.train_seconds = rows[-1]["train_seconds"] if rows else 0.0
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.mark = time.perf_counter()
+
+    def on_interval(self, step):
+        self.train_seconds += time.perf_counter() - self.mark
+        row = dict(step=step, train_seconds=round(self.train_seconds, 1))
+        for prefix, raw in (("", False), ("raw_", True)):
+            scores = class_metrics.evaluate_gan(self.model, n=SAMPLES, seed=EVALUATION_SEED,
+                                                raw=raw)
+            for key in ("fid", "score", "worst_class_ratio", "label_accuracy"):
+                row[prefix + key] = round(float(scores.get(key, float("nan"))), 4)
+        self.rows.append(row)
+        write_curve(self.path, self.rows)
+        print(f"step {step:,} after {self.train_seconds:.0f} s: " + ", ".join(
+            f"{key} {row[key]}" for key in CURVE_COLUMNS[2:]), file=sys.stderr, flush=True)
+        self.mark = time.perf_counter()
+
+
+def read_curve(path, up_to):
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as handle:
+        rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+    return [dict(row, step=int(row["step"])) for row in rows if row["step"] <= up_to]
+
+
+def write_curve(path, rows):
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CURVE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    files.write_text(path, text.getvalue())
+
+
+def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
+    """Train (or resume) the run of ``name``, then write its ``.keras`` and ``.json``."""
+    config = recipe(name, steps, evaluate_every)
+    run_dir = Path(run_dir) if run_dir else runs_dir() / "pretrained" / name
+    images, labels = load_mnist("train")
+    from gan_mnist import Run
+
+    run = Run(run_dir)
+    done = run.latest_step() or 0 if run_dir.exists() else 0
+    curve = Curve(evaluate_every, run_dir / "curve.csv", read_curve(run_dir / "curve.csv", done))
+    command = f"python tools/pretrain.py {name}" + (f" --steps {steps}" if steps else "")
+    result = train(config, images, run_dir, labels=labels if config.conditional else None,
+                   resume=True, callbacks=[curve], command=command)
+    gan = result.gan
+    final = class_metrics.evaluate_gan(gan, n=SAMPLES, seed=EVALUATION_SEED)
+    weights = GENERATORS / f"{name}.keras"
+    GENERATORS.mkdir(exist_ok=True)
+    files.write_atomically(weights, lambda temporary: gan.sampler.save(temporary))
+    check_saved(gan, weights)
+    record = dict(
+        name=name, command=command, steps=result.steps,
+        train_seconds=curve.rows[-1]["train_seconds"] if curve.rows else None,
+        config=config.to_dict(), versions=versions(), samples=SAMPLES, seed=EVALUATION_SEED,
+        scores={key: _plain(final[key]) for key in RECORDED if key in final},
+        curve=curve.rows,
+    )
+    files.write_text(GENERATORS / f"{name}.json", json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def check_saved(gan, path):
+    """The saved file loads in safe mode and draws the same images as the average."""
+    loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
+    inputs = gan.sample_latent(8, seed=1)
+    if gan.conditional:
+        inputs = [inputs, np.arange(8, dtype="int32")]
+    expected = gan.sampler(inputs, training=False)
+    if not np.array_equal(keras.ops.convert_to_numpy(loaded(inputs, training=False)),
+                          keras.ops.convert_to_numpy(expected)):
+        raise RuntimeError(f"{path} does not reproduce the generator it was saved from.")
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in value]
+    return round(float(value), 5) if isinstance(value, (float, np.floating)) else value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("name", choices=sorted(RECIPES))
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train this many steps instead of the recipe's (a trial)")
+    parser.add_argument("--evaluate-every", type=int, default=EVALUATE_EVERY,
+                        help=f"steps between scores and checkpoints (default {EVALUATE_EVERY})")
+    parser.add_argument("--run-dir", default=None, help="default runs/pretrained/NAME")
+    arguments = parser.parse_args(argv)
+    record = make(arguments.name, arguments.steps, arguments.run_dir, arguments.evaluate_every)
+    print(json.dumps(record["scores"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
