@@ -1,9 +1,10 @@
 """gan_mnist: the package behind the GAN-on-MNIST notebook tutorial series.
 
 The pieces a lesson reaches for first are here: ``load_mnist``, ``RunConfig``, ``train``,
-``Run``, ``GAN``, ``build_gan`` and ``set_seed``; the modules hold the rest
-(``docs/architecture.md`` shows how they fit together). Names load on first use, so importing
-the package (or asking the command line for ``--help``) does not start TensorFlow.
+``Run``, ``GAN``, ``build_gan``, ``set_seed`` and ``pretrained`` (the shipped generators); the
+modules hold the rest (``docs/architecture.md`` shows how they fit together). Names load on
+first use, so importing the package (or asking the command line for ``--help``) does not start
+TensorFlow.
 """
 
 import importlib
@@ -13,14 +14,14 @@ __version__ = "0.1.0"
 MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "conditioning", "config", "data",
     "engine", "evaluator", "history", "images", "latent", "losses", "metrics", "models",
-    "visualize",
+    "shipped", "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {
     "GAN": "gan", "build_gan": "gan", "Run": "run", "RunConfig": "run_config",
     "TrainingResult": "training", "train": "training", "set_seed": "seeding",
     "fast_mode": "config", "pick": "config", "download_mnist": "data", "load_mnist": "data",
-    "make_dataset": "data",
+    "make_dataset": "data", "pretrained": "shipped",
 }
 
 __all__ = sorted(MODULES + tuple(NAMES))

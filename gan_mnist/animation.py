@@ -21,6 +21,9 @@ from gan_mnist.visualize import tile_images
 
 # Browsers replay GIF frames shorter than 20 ms at 100 ms, so shorter durations are refused.
 MIN_FRAME_MS = 20
+# How much larger than its own size ``show_gif`` displays a GIF, and the widest it goes.
+SHOWN_SCALE = 4
+MAX_SHOWN_WIDTH = 720
 STEP_PATTERN = re.compile(r"(\d+)(?!.*\d)")
 
 
@@ -202,7 +205,8 @@ def show_gif(path, width=None):
 
     Make it a cell's last line. The ``<img>`` carries the data itself (not a link to a local
     file), so the animation survives saving the notebook and ``nbconvert --to html``.
-    ``width`` sets the displayed width in pixels, kept sharp (no blurring when enlarged).
+    ``width`` sets the displayed width in pixels (default: four times the GIF's own, at most
+    ``MAX_SHOWN_WIDTH``), kept sharp (no blurring when enlarged).
     """
     from IPython.display import HTML
 
@@ -212,7 +216,10 @@ def show_gif(path, width=None):
     data = path.read_bytes()
     if not data.startswith((b"GIF87a", b"GIF89a")):
         raise ValueError(f"{path} is not a GIF file.")
-    style = f' style="width:{int(width)}px; image-rendering:pixelated"' if width else ""
+    if width is None:
+        # The logical screen width: bytes 6-7 of the header, little-endian.
+        width = min(SHOWN_SCALE * int.from_bytes(data[6:8], "little"), MAX_SHOWN_WIDTH)
+    style = f' style="width:{int(width)}px; image-rendering:pixelated"'
     encoded = base64.b64encode(data).decode("ascii")
     return HTML(
         f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(path.name)}"{style}>'

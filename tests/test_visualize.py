@@ -353,6 +353,9 @@ def test_show_gif_embeds_the_data(tmp_path):
     assert base64.b64decode(encoded) == path.read_bytes()
     assert "width:300px" in markup
     assert str(tmp_path) not in markup
+    # Without a width, four times the GIF's own (read from its header), never wider than 720.
+    own_width = iio.improps(path, index=0).shape[1]
+    assert f"width:{4 * own_width}px" in animation.show_gif(path)._repr_html_()
     (tmp_path / "fake.gif").write_bytes(b"\x89PNG not a gif")
     with pytest.raises(ValueError):
         animation.show_gif(tmp_path / "fake.gif")

@@ -36,8 +36,8 @@ GENERATORS = Path(__file__).resolve().parent.parent / "gan_mnist" / "generators"
 EVALUATE_EVERY = 5000
 SAMPLES = 10_000
 RECIPES = {
-    "dcgan": dict(conditional=False, steps=60_000),
-    "conditional_dcgan": dict(conditional=True, steps=40_000),
+    "dcgan": dict(conditional=False, steps=20_000),
+    "conditional_dcgan": dict(conditional=True, steps=25_000),
 }
 CURVE_COLUMNS = ("step", "train_seconds", "fid", "score", "worst_class_ratio", "label_accuracy",
                  "raw_fid", "raw_score", "raw_worst_class_ratio", "raw_label_accuracy")
@@ -125,9 +125,10 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
         train_seconds=curve.rows[-1]["train_seconds"] if curve.rows else None,
         config=config.to_dict(), versions=versions(), samples=SAMPLES, seed=EVALUATION_SEED,
         scores={key: _plain(final[key]) for key in RECORDED if key in final},
-        curve=curve.rows,
+        curve=_plain(curve.rows),
     )
-    files.write_text(GENERATORS / f"{name}.json", json.dumps(record, indent=1) + "\n")
+    text = json.dumps(record, indent=1, allow_nan=False)
+    files.write_text(GENERATORS / f"{name}.json", text + "\n")
     return record
 
 
@@ -144,9 +145,14 @@ def check_saved(gan, path):
 
 
 def _plain(value):
+    """``value`` for strict JSON: lists for arrays, 5 decimals for floats, ``None`` for NaN."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(item) for item in value]
-    return round(float(value), 5) if isinstance(value, (float, np.floating)) else value
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else round(float(value), 5)
+    return value
 
 
 def main(argv=None):

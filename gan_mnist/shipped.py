@@ -1,0 +1,59 @@
+"""The generators that ship with the package: ``pretrained("dcgan")`` and its conditional twin.
+
+Each is the weight average (EMA) of a long deterministic run of the recommended DCGAN, made by
+``make pretrained`` (``tools/pretrain.py``). Its record, ``generators/NAME.json``, holds the
+run's settings, steps, training time and versions, its quality against training time, and its
+scores with the package's evaluator at n = 10,000.
+"""
+
+import json
+from pathlib import Path
+
+from gan_mnist import models
+from gan_mnist.backend import keras
+from gan_mnist.run_config import RunConfig
+
+GENERATORS_DIR = Path(__file__).resolve().parent / "generators"
+NAMES = ("dcgan", "conditional_dcgan")
+
+
+def _path(name, suffix):
+    if name not in NAMES:
+        raise ValueError(f"There is no shipped generator {name!r}; choose one of {NAMES}.")
+    path = GENERATORS_DIR / f"{name}{suffix}"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"The shipped generator file {path} is missing. Fix: make it with `make pretrained` "
+            "(about an hour per generator on 2 CPU cores), or restore it from the repository."
+        )
+    return path
+
+
+def record(name):
+    """The record of a shipped generator: ``config``, ``steps``, ``train_seconds``, ``scores``
+    (at n = 10,000), ``curve`` (scores every few thousand steps), ``command`` and ``versions``.
+    """
+    return json.loads(_path(name, ".json").read_text())
+
+
+def pretrained(name):
+    """A ``GAN`` around the shipped generator ``name`` (``"dcgan"`` or ``"conditional_dcgan"``).
+
+    ``generate(n, seed=..., labels=...)`` draws from the shipped weights (loaded in Keras' safe
+    mode); ``gan.config`` is the ``RunConfig`` of the run that made them. Only the generator is
+    shipped: the discriminator is the preset's, untrained, so the GAN is for sampling and
+    measuring (train it further and the discriminator starts from scratch).
+    """
+    from gan_mnist.gan import GAN
+
+    config = RunConfig.from_dict(record(name)["config"])
+    generator = keras.saving.load_model(_path(name, ".keras"), compile=False, safe_mode=True)
+    _, discriminator = models.build(config.preset, latent_dim=config.latent_dim,
+                                    generator_widths=config.generator_widths,
+                                    discriminator_widths=config.discriminator_widths,
+                                    conditional=config.conditional)
+    gan = GAN(generator, discriminator, latent=config.latent, value_range=config.value_range,
+              seed=config.seed, label_distribution=config.label_distribution,
+              name=f"pretrained_{name}")
+    gan.config = config
+    return gan

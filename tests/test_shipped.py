@@ -1,0 +1,81 @@
+"""The shipped generators (``gan_mnist.pretrained``) and the tool that makes them."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gan_mnist
+from gan_mnist import class_metrics, shipped
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+import pretrain  # noqa: E402
+
+
+@pytest.mark.parametrize("name", shipped.NAMES)
+def test_a_shipped_generator_draws_repeatable_digits_in_its_range(name):
+    gan = gan_mnist.pretrained(name)
+    assert isinstance(gan, gan_mnist.GAN) and gan.conditional == (name == "conditional_dcgan")
+    images = gan.generate(6, seed=3)
+    assert images.shape == (6, 28, 28, 1)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, gan.generate(6, seed=3))
+    assert not np.array_equal(images, gan.generate(6, seed=4))
+    assert gan.config == gan_mnist.RunConfig.from_dict(shipped.record(name)["config"])
+
+
+def test_the_shipped_records_hold_the_run_that_made_them():
+    for name in shipped.NAMES:
+        record = shipped.record(name)
+        assert record["command"] == f"python tools/pretrain.py {name}"
+        assert record["steps"] == record["config"]["steps"] == record["curve"][-1]["step"]
+        assert record["config"] == pretrain.recipe(name).to_dict()
+        # The final scores are those of the curve's last row: the same draw of 10,000 digits.
+        last = record["curve"][-1]
+        assert record["scores"]["fid"] == pytest.approx(last["fid"], abs=1e-4)
+        assert record["scores"]["score"] == pytest.approx(last["score"], abs=1e-4)
+    assert shipped.record("conditional_dcgan")["scores"]["label_accuracy"] >= 0.98
+
+
+def test_the_conditional_generator_draws_the_digits_asked_for():
+    gan = gan_mnist.pretrained("conditional_dcgan")
+    labels = np.repeat(np.arange(10), 30)
+    images = gan.generate(len(labels), seed=0, labels=labels)
+    accuracy = class_metrics.label_accuracy(images, labels, value_range=gan.value_range)
+    assert accuracy >= 0.95
+    sevens = gan.generate(20, seed=0, labels=7)
+    assert class_metrics.label_accuracy(sevens, np.full(20, 7), value_range=(-1, 1)) >= 0.9
+    with pytest.raises(ValueError, match="0-9"):
+        gan.generate(2, labels=[3, 10])
+
+
+def test_unknown_and_missing_generators_say_what_to_do(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="choose one of"):
+        gan_mnist.pretrained("stylegan")
+    monkeypatch.setattr(shipped, "GENERATORS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="make pretrained"):
+        gan_mnist.pretrained("dcgan")
+
+
+def test_the_tool_trains_resumes_and_writes_a_loadable_generator(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrain, "GENERATORS", tmp_path / "generators")
+    monkeypatch.setattr(shipped, "GENERATORS_DIR", tmp_path / "generators")
+    monkeypatch.setattr(pretrain, "SAMPLES", 200)
+    run_dir = tmp_path / "run"
+    first = pretrain.make("conditional_dcgan", steps=20, run_dir=run_dir, evaluate_every=10)
+    assert [row["step"] for row in first["curve"]] == [10, 20]
+    # Run again with more steps: the run resumes from its checkpoint and the curve goes on.
+    record = pretrain.make("conditional_dcgan", steps=30, run_dir=run_dir, evaluate_every=10)
+    assert [row["step"] for row in record["curve"]] == [10, 20, 30]
+    assert record["curve"][:2] == first["curve"]
+    assert record["steps"] == 30 and 0 <= record["scores"]["label_accuracy"] <= 1
+    stored = json.loads((tmp_path / "generators" / "conditional_dcgan.json").read_text())
+    assert stored["scores"] == record["scores"]
+    gan = gan_mnist.pretrained("conditional_dcgan")
+    trained, step = gan_mnist.Run(run_dir).load_gan()
+    assert step == 30
+    np.testing.assert_array_equal(gan.generate(4, seed=1, labels=2),
+                                  trained.generate(4, seed=1, labels=2))
