@@ -43,10 +43,22 @@ def gan_mnist(*arguments, timeout=300):
 
 
 def start(*arguments):
+    # Python's fault handler dumps every thread's stack on SIGABRT: see `finish`.
     return subprocess.Popen(
         [sys.executable, "-m", "gan_mnist", *arguments], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=ENVIRONMENT,
+        stderr=subprocess.PIPE, text=True, env=dict(ENVIRONMENT, PYTHONFAULTHANDLER="1"),
     )
+
+
+def finish(process, timeout=60):
+    """``(stdout, stderr)`` of a started run once it exits; a run that hangs is aborted and
+    fails the test with the stacks of its threads."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        stdout, stderr = process.communicate(timeout=60)
+        pytest.fail(f"the run did not exit within {timeout} s; its threads:\n{stdout}{stderr}")
 
 
 def assert_ok(completed):
@@ -207,7 +219,7 @@ def test_resume_after_a_killed_run(tmp_path):
     try:
         wait_for(lambda: (checkpoint_step(run_dir) or 0) > killed_at, process)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = finish(process)
     finally:
         process.kill()
     assert process.returncode == 130, stderr
