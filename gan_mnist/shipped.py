@@ -42,9 +42,10 @@ def pretrained(name):
     ``generate(n, seed=..., labels=...)`` draws from the shipped weights (loaded in Keras' safe
     mode); ``gan.config`` is the ``RunConfig`` of the run that made them. Only the generator is
     shipped: the discriminator is the preset's, untrained, so the GAN is for sampling and
-    measuring (train it further and the discriminator starts from scratch).
+    measuring (compiled with the run's optimisers, it can train further, but its discriminator
+    starts from scratch).
     """
-    from gan_mnist.gan import GAN
+    from gan_mnist.gan import build_gan
 
     config = RunConfig.from_dict(record(name)["config"])
     generator = keras.saving.load_model(_path(name, ".keras"), compile=False, safe_mode=True)
@@ -52,8 +53,7 @@ def pretrained(name):
                                     generator_widths=config.generator_widths,
                                     discriminator_widths=config.discriminator_widths,
                                     conditional=config.conditional)
-    gan = GAN(generator, discriminator, latent=config.latent, value_range=config.value_range,
-              seed=config.seed, label_distribution=config.label_distribution,
-              name=f"pretrained_{name}")
+    # The shipped weights are the average already: this GAN draws with them directly.
+    gan = build_gan(config.replace(ema_decay=None), networks=(generator, discriminator))
     gan.config = config
     return gan

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_mnist import RunConfig, class_metrics, files, train
+from gan_mnist import Run, RunConfig, class_metrics, files, train
 from gan_mnist.backend import keras
 from gan_mnist.callbacks import EveryNSteps
 from gan_mnist.choices import EVALUATION_SEED
@@ -106,10 +106,8 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
     config = recipe(name, steps, evaluate_every)
     run_dir = Path(run_dir) if run_dir else runs_dir() / "pretrained" / name
     images, labels = load_mnist("train")
-    from gan_mnist import Run
-
-    run = Run(run_dir)
-    done = run.latest_step() or 0 if run_dir.exists() else 0
+    # On a resume, the curve keeps the rows up to the checkpoint that training continues from.
+    done = (Run(run_dir).latest_step() or 0) if run_dir.exists() else 0
     curve = Curve(evaluate_every, run_dir / "curve.csv", read_curve(run_dir / "curve.csv", done))
     command = f"python tools/pretrain.py {name}" + (f" --steps {steps}" if steps else "")
     result = train(config, images, run_dir, labels=labels if config.conditional else None,
