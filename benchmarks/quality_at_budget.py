@@ -4,6 +4,8 @@
     python benchmarks/quality_at_budget.py --minutes 5 --model mlp --samples-out mlp.npy
     python benchmarks/quality_at_budget.py --minutes 5 --model dcgan --conditional \
         --ema-decay 0.999 --samples-out digits.npy
+    python benchmarks/quality_at_budget.py --minutes 5 --model dcgan --clusters 50 \
+        --ema-decay 0.999 --samples-out digits.npy
 
 The clock starts once the MNIST digits are loaded, before the networks are built, so the
 budget covers graph tracing and XLA compilation as well as the training steps. Training runs
@@ -15,7 +17,11 @@ standard output (progress goes to standard error). ``--samples-out`` saves the 1
 digits as uint8 ``(10000, 28, 28)`` for outside judges. A ``--conditional`` run asks for 1,000
 digits of each class, in class order (0s first, as the samples file holds them), and is also
 scored by class (``gan_mnist.class_metrics``): label accuracy and each class's Frechet distance
-against the real test digits of that class.
+against the real test digits of that class. A ``--clusters K`` run is self-conditioned: the
+clock also covers clustering the training digits (no labels), its digits are drawn from noise
+alone and scored like an unconditional run's, by the evaluator's predicted classes (worst class
+against its own floor, the share of digits the evaluator is unsure of), and the clusters'
+purity against the labels is reported as a diagnostic.
 
 Op determinism is off (``set_seed(seed, deterministic=False)``) so XLA can compile the train
 step: the numbers depend on the machine's speed anyway, since the budget decides the steps.
@@ -31,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from gan_mnist import (
-    RunConfig, build_gan, class_metrics, conditioning, evaluator, files, metrics, models,
-    visualize,
+    RunConfig, build_gan, class_metrics, clustering, conditioning, evaluator, files, metrics,
+    models, visualize,
 )
 from gan_mnist import images as images_module
 from gan_mnist.config import runs_dir
@@ -50,6 +56,9 @@ GRID_SIDE = 8
 TARGETS = dict(min_score=9.0, classes_seen=10, max_class_kl=0.05, max_fid_ratio=10.0)
 CONDITIONAL_TARGETS = dict(min_score=9.6, max_fid_ratio=10.0, min_label_accuracy=0.97,
                            max_class_fid_over_worst_real=5.0)
+# A self-conditioned run (issue 21): every class drawn, each within 8 times its own floor.
+SELF_CONDITIONED_TARGETS = dict(min_score=9.3, max_fid_ratio=6.0, classes_seen=10,
+                                max_worst_class_ratio=8.0)
 
 
 def train_for(gan, config, images, labels, budget_seconds, start):
@@ -73,6 +82,13 @@ def train_for(gan, config, images, labels, budget_seconds, start):
 
 
 def targets_met(result):
+    if result.get("clusters"):
+        return (
+            result["score"] >= SELF_CONDITIONED_TARGETS["min_score"]
+            and result["fid_ratio"] <= SELF_CONDITIONED_TARGETS["max_fid_ratio"]
+            and result["classes_seen"] >= SELF_CONDITIONED_TARGETS["classes_seen"]
+            and result["worst_class_ratio"] <= SELF_CONDITIONED_TARGETS["max_worst_class_ratio"]
+        )
     if "label_accuracy" in result:
         worst = max(result["class_fid"]) / result["worst_real_class_fid"]
         return (
@@ -90,7 +106,7 @@ def targets_met(result):
 
 
 def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, conditional=False,
-        **overrides):
+        clusters=None, **overrides):
     """Train for ``minutes``, evaluate, write the grid (and samples); return the result dict."""
     preset = preset or DEFAULT_PRESETS[model]
     if preset not in PRESETS[model]:
@@ -107,10 +123,15 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
 
     start = time.perf_counter()
     config = RunConfig.from_preset(preset, seed=seed, deterministic=False,
-                                   conditional=conditional, **overrides)
-    gan = build_gan(config)
-    steps = train_for(gan, config, images, labels if conditional else None, minutes * 60.0,
-                      start)
+                                   conditional=conditional, clusters=clusters, **overrides)
+    found, trained_labels = None, labels if conditional else None
+    if clusters:
+        # The clusters see the images only; the labels are used below for the purity alone.
+        found = clustering.cluster_images(images, clusters, seed=seed)
+        trained_labels = found.assignments
+    cluster_seconds = time.perf_counter() - start
+    gan = build_gan(config, clustering=found)
+    steps = train_for(gan, config, images, trained_labels, minutes * 60.0, start)
     train_seconds = time.perf_counter() - start
 
     evaluate_start = time.perf_counter()
@@ -119,12 +140,12 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
     samples = images_module.to_uint8(generated, value_range=gan.value_range)
     samples = samples.reshape(SAMPLES, 28, 28)
     scores = metrics.evaluate(samples, n=SAMPLES)
-    if conditional:
+    if conditional or clusters:
         scores.update(class_metrics.evaluate_classes(samples, n=SAMPLES, labels=asked))
     evaluate_seconds = time.perf_counter() - evaluate_start
 
     out_dir = Path(out_dir) if out_dir is not None else runs_dir() / "benchmarks"
-    kind = "conditional_" * conditional + model
+    kind = "conditional_" * conditional + (f"clusters{clusters}_" if clusters else "") + model
     name = f"quality_{kind}_{preset}_{minutes:g}min_seed{seed}"
     # A conditional grid shows the first 8 digits of each class, one row per class.
     shown = (samples.reshape(10, -1, 28, 28)[:, :GRID_SIDE].reshape(-1, 28, 28) if conditional
@@ -138,6 +159,9 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
         model=model,
         preset=preset,
         conditional=conditional,
+        clusters=clusters,
+        cluster_seconds=round(cluster_seconds, 1) if clusters else None,
+        purity=round(found.purity(labels), 4) if clusters else None,
         settings={key: value for key, value in overrides.items()},
         seed=seed,
         budget_seconds=minutes * 60.0,
@@ -169,6 +193,8 @@ def main(argv=None):
     )
     parser.add_argument("--conditional", action="store_true",
                         help="a class-conditional GAN (labels in both networks)")
+    parser.add_argument("--clusters", type=int, default=None, metavar="K",
+                        help="self-conditioned: condition on K clusters of the digits (no labels)")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="keep an average of the generator's weights, e.g. 0.999")
     parser.add_argument("--generator-widths", default=None, help="e.g. 64,32")
@@ -189,7 +215,7 @@ def main(argv=None):
             overrides[name] = None if text is None else tuple(map(int, text.split(",")))
         result = run(
             arguments.minutes, arguments.model, arguments.preset, arguments.seed,
-            arguments.samples_out, arguments.out_dir, arguments.conditional,
+            arguments.samples_out, arguments.out_dir, arguments.conditional, arguments.clusters,
             **{key: value for key, value in overrides.items() if value is not None},
         )
     except (OSError, ValueError) as error:

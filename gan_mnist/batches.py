@@ -26,10 +26,12 @@ class InMemoryData:
         self.label_logits = None
         self._fingerprint = None
 
-    def store(self, images, labels, value_range, image_shape, conditional, strategy):
-        """Keep ``images`` (and ``labels``) on the device; return the image variable."""
+    def store(self, images, labels, value_range, image_shape, classes, strategy):
+        """Keep ``images`` (and ``labels``, of ``classes`` values) on the device; return the
+        image variable.
+        """
         array = np.ascontiguousarray(images)
-        labels = _checked_labels(labels, len(array), conditional)
+        labels = _checked_labels(labels, len(array), classes)
         fingerprint = (array.shape, array.dtype.str, zlib.crc32(array.data),
                        None if labels is None else zlib.crc32(labels.data))
         if self.images is not None and fingerprint == self._fingerprint:
@@ -41,9 +43,14 @@ class InMemoryData:
             with strategy.scope():
                 self.images = tf.Variable(array, trainable=False)
         if labels is not None:
-            with strategy.scope():
-                self.labels = tf.Variable(labels, trainable=False)
-            frequencies = np.bincount(labels, minlength=conditioning.NUM_CLASSES) / len(labels)
+            # Assigned in place where possible: a traced train step keeps reading the variable
+            # it captured, so new labels for the same images (new clusters) must land in it.
+            if self.labels is not None and tuple(self.labels.shape) == labels.shape:
+                self.labels.assign(labels)
+            else:
+                with strategy.scope():
+                    self.labels = tf.Variable(labels, trainable=False)
+            frequencies = np.bincount(labels, minlength=classes) / len(labels)
             self.label_logits = tf.constant(np.log(np.maximum(frequencies, 1e-12)), tf.float32)
         self._fingerprint = fingerprint
         return self.images
@@ -58,8 +65,8 @@ class InMemoryData:
         return tf.gather(self.images, indices), labels
 
 
-def _checked_labels(labels, count, conditional):
-    if not conditional:
+def _checked_labels(labels, count, classes):
+    if not classes:
         if labels is not None:
             raise ValueError(
                 "Labels were given, but this GAN is not conditional; build it with conditional "
@@ -71,4 +78,4 @@ def _checked_labels(labels, count, conditional):
             "A conditional GAN trains on images and their labels: fit(images, labels), or a "
             "dataset of (images, labels) batches."
         )
-    return np.ascontiguousarray(conditioning.check_labels(labels, count))
+    return np.ascontiguousarray(conditioning.check_labels(labels, count, classes))

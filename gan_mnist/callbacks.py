@@ -60,12 +60,16 @@ CONDITIONAL_COLUMNS = 8
 def snapshot_grid(model, latents, columns=None):
     """The GAN's digits for fixed ``latents`` as one uint8 grid; ``None`` if it diverged.
 
-    A conditional GAN draws row ``r`` of the grid as digit ``r``.
+    A conditional GAN draws row ``r`` of the grid as digit ``r``; a self-conditioned one draws
+    the same cluster ids in every frame.
     """
     if model.conditional:
         columns = CONDITIONAL_COLUMNS
         labels = tf.constant(np.arange(len(latents), dtype=np.int32) // columns)
         images = model.sampler([tf.constant(latents), labels], training=False)
+    elif getattr(model, "self_conditioned", False):
+        clusters = tf.constant(model.draw_clusters(len(latents), seed=0))
+        images = model.sampler([tf.constant(latents), clusters], training=False)
     else:
         images = model.sampler(latents, training=False)
     images = keras.ops.convert_to_numpy(images)

@@ -12,6 +12,8 @@ metrics split the sample by class, on the evaluator's features and logits:
   that class (the mean over classes is the intra-FID of Miyato and Koyama, 2018, "cGANs with
   Projection Discriminator").
 - ``class_fid_floor``: the same distances for real digits at the same per-class counts.
+- ``unsure_share``: the share of images the evaluator gives no class a probability of at least
+  0.9: the in-between shapes that are no clear digit.
 - ``evaluate_classes``: all of them at once, and the worst class against its own floor.
 
 The classes are the labels a conditional generator was given, else the evaluator's predicted
@@ -27,6 +29,8 @@ from gan_mnist.choices import MAX_SAMPLES, REFERENCES
 from gan_mnist.data import load_mnist
 from gan_mnist.evaluator import NUM_CLASSES
 
+# The evaluator is unsure of an image when no class gets at least this probability.
+SURE = 0.9
 _REFERENCES = {}
 _FLOORS = {}
 
@@ -85,6 +89,14 @@ def label_accuracy(logits_or_images, labels, batch_size=1000, value_range=None):
         _, logits = evaluator.features_and_logits(values, batch_size, value_range)
     labels = _check_labels(labels, len(logits))
     return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+def unsure_share(logits):
+    """The share of images whose most probable class has a probability below ``SURE``."""
+    logits = np.asarray(logits, dtype=np.float64)
+    # The softmax of the largest logit: 1 / sum(exp(logits - max)).
+    top = 1.0 / np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1)
+    return float(np.mean(top < SURE))
 
 
 def per_class_fid(features, classes, reference_features, reference_labels):
@@ -219,7 +231,7 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     ``class_counts``, ``class_fid`` and ``class_fid_floor`` (``class_fid_floor`` at those
     counts); ``worst_class`` (the class with the largest FID relative to its own floor),
     ``worst_class_fid``, ``worst_class_ratio`` (its FID / its floor) and
-    ``worst_real_class_fid`` (the largest floor). NaN marks a class with fewer than 2 images,
+    ``worst_real_class_fid`` (the largest floor); ``unsure_share``. NaN marks a class with fewer than 2 images,
     which ``worst_class`` skips; a digit never drawn is mode dropping, which ``evaluate``'s
     ``classes_seen`` counts.
     """
@@ -251,7 +263,7 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     counts = np.bincount(classes, minlength=NUM_CLASSES)
     class_fid = per_class_fid(features, classes, *_reference(reference, n, batch_size))
     floor = class_fid_floor(counts, n, reference, batch_size)
-    scores = dict(n=n)
+    scores = dict(n=n, unsure_share=unsure_share(logits))
     if labels is not None:
         scores["label_accuracy"] = label_accuracy(logits, labels)
     scores.update(

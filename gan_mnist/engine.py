@@ -91,10 +91,11 @@ class Trainer(keras.Model):
     step run in this process.
     """
 
-    def __init__(self, image_shape, value_range, seed, conditional=False, **kwargs):
+    def __init__(self, image_shape, value_range, seed, classes=None, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(image_shape)
-        self.conditional = conditional
+        # The number of label values the networks take (None: they take no label).
+        self.classes = classes
         self.value_range = tuple(float(value) for value in value_range)
         # One copy on every replica; under a distribution strategy the first replica's
         # update is kept.
@@ -164,7 +165,7 @@ class Trainer(keras.Model):
         dataset, or drawn from memory.
         """
         if self._state.signature[0] == "dataset":
-            images, labels = data if self.conditional else (data, None)
+            images, labels = data if self.classes else (data, None)
             return tf.cast(images, self.compute_dtype), labels
         count = self._state.data.images.shape[0]
         local = self._state.signature[1] // tf.distribute.get_strategy().num_replicas_in_sync
@@ -317,9 +318,9 @@ class Trainer(keras.Model):
                 raise ValueError(
                     "batch_size is set by the dataset; leave it out with a tf.data.Dataset."
                 )
-            if self.conditional and not isinstance(x.element_spec, tuple):
+            if self.classes and not isinstance(x.element_spec, tuple):
                 raise ValueError("A conditional GAN needs a dataset of (images, labels) batches.")
-            if self.conditional:
+            if self.classes:
                 x = x.map(lambda images, labels, *rest: (images, tf.cast(labels, tf.int32)))
             elif isinstance(x.element_spec, tuple):
                 x = x.map(lambda images, *rest: images)
@@ -333,7 +334,7 @@ class Trainer(keras.Model):
             return x, cardinality, ("dataset", None)
         replicas = self.distribute_strategy.num_replicas_in_sync
         stored = self._state.data.store(x, y, self.value_range, self.image_shape,
-                                        self.conditional, self.distribute_strategy)
+                                        self.classes, self.distribute_strategy)
         batch_size = check_integer(
             "batch_size", DEFAULT_BATCH_SIZE if batch_size is None else batch_size, 1
         )

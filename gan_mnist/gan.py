@@ -56,14 +56,17 @@ class GAN(engine.Trainer):
     Conditional networks (a label as their second input, ``gan_mnist.conditioning``) make a
     conditional GAN: it trains on images and labels, draws its generated labels
     ``label_distribution`` (``"uniform"``, or ``"data"``: by the training labels' frequencies)
-    and generates digits on demand. ``ema_decay`` keeps ``ema_generator``, an exponential moving
+    and generates digits on demand. With ``clusters=K`` the same networks (built for ``K``
+    classes) make a self-conditioned GAN (``gan_mnist.clustering``): it trains on the images'
+    cluster ids, and draws the ids of its digits by the clusters' shares of the data,
+    ``cluster_frequencies`` (a weight, saved with its checkpoints). ``ema_decay`` keeps ``ema_generator``, an exponential moving
     average of the generator's weights updated after every step; ``sampler`` (the average when
     there is one) draws every generated image, and ``generator`` keeps the raw weights.
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, latent="uniform",
                  value_range=(-1.0, 1.0), seed=None, ema_decay=None,
-                 label_distribution="uniform", name="gan", **kwargs):
+                 label_distribution="uniform", clusters=None, name="gan", **kwargs):
         (generator_input, image_shape), (discriminator_input, logit_shape) = (
             _shapes("generator", generator), _shapes("discriminator", discriminator)
         )
@@ -96,14 +99,28 @@ class GAN(engine.Trainer):
         if label_distribution not in LABEL_DISTRIBUTIONS:
             raise ValueError(f"label_distribution must be 'uniform' or 'data', got "
                              f"{label_distribution!r}.")
+        if clusters is not None:
+            clusters = engine.check_integer("clusters", clusters, 2)
+            if not conditional:
+                raise ValueError(
+                    f"A self-conditioned GAN of {clusters} clusters needs networks that take a "
+                    f"cluster id (models.build(preset, conditional={clusters}))."
+                )
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
         seed = engine.check_integer("seed", seed, 0)
-        super().__init__(image_shape[1:], value_range, seed, conditional, name=name, **kwargs)
+        classes = (clusters or conditioning.NUM_CLASSES) if conditional else None
+        super().__init__(image_shape[1:], value_range, seed, classes, name=name, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.latent = latent
         self.label_distribution = label_distribution
+        self.cluster_frequencies = None
+        if clusters is not None:
+            self.cluster_frequencies = self.add_weight(
+                name="cluster_frequencies", shape=(clusters,), trainable=False,
+                initializer=keras.initializers.Constant(1.0 / clusters),
+            )
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.ema_generator = None
         if ema_decay is not None:
@@ -116,6 +133,35 @@ class GAN(engine.Trainer):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         self.built = True
+
+    @property
+    def conditional(self):
+        """Whether this GAN draws digits on demand (trained on labels)."""
+        return self.classes is not None and self.cluster_frequencies is None
+
+    @property
+    def self_conditioned(self):
+        """Whether this GAN is conditioned on clusters of its training images."""
+        return self.cluster_frequencies is not None
+
+    def set_clusters(self, clustering):
+        """Take the clusters' shares of the data from a ``clustering.Clustering`` of ``classes``
+        clusters; generated cluster ids are drawn by them.
+        """
+        if not self.self_conditioned or clustering.k != self.classes:
+            raise ValueError(
+                f"This GAN takes {self.classes or 'no'} classes"
+                f"{'' if self.self_conditioned else ' and is not self-conditioned'}; the "
+                f"clustering has {clustering.k} clusters."
+            )
+        self.cluster_frequencies.assign(clustering.frequencies.astype(np.float32))
+
+    def draw_clusters(self, n, seed):
+        """``n`` cluster ids drawn by the clusters' shares of the data, int32, from ``seed``."""
+        frequencies = keras.ops.convert_to_numpy(self.cluster_frequencies).astype(np.float64)
+        return np.random.default_rng([seed, 1]).choice(
+            len(frequencies), n, p=frequencies / frequencies.sum()
+        ).astype(np.int32)
 
     @property
     def sampler(self):
@@ -133,27 +179,40 @@ class GAN(engine.Trainer):
         """
         return sample_latent(n, self.latent_dim, self.latent, seed)
 
-    def generate(self, n, seed=None, labels=None, raw=False):
+    def generate(self, n, seed=None, labels=None, clusters=None, raw=False):
         """``n`` generated images in ``value_range``, a NumPy array, from ``sample_latent``.
 
         A conditional GAN makes the digits ``labels`` asks for: one digit for all, one label
-        per image, or ``None`` for labels drawn uniformly with the same ``seed``. ``raw`` draws
-        with the generator's own weights instead of their average. Batch normalisation runs in
-        inference mode, so a fixed seed gives the same images until the generator trains.
+        per image, or ``None`` for labels drawn uniformly with the same ``seed``. A
+        self-conditioned GAN needs neither: it draws cluster ids by the clusters' shares with
+        the same ``seed``, unless ``clusters`` (one id for all, or one per image) asks what
+        some clusters learned. ``raw`` draws with the generator's own weights instead of their
+        average. Batch normalisation runs in inference mode, so a fixed seed gives the same
+        images until the generator trains.
         """
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
+        if clusters is not None and not self.self_conditioned:
+            raise ValueError("This GAN is not self-conditioned: it has no clusters to ask for.")
+        if labels is not None and not self.conditional:
+            raise ValueError(
+                "This GAN is not conditional: it takes no labels"
+                + (" (it learned clusters without labels: ask with clusters=...)."
+                   if self.self_conditioned else ".")
+            )
         latents = self.sample_latent(n, seed)
         network = self.generator if raw else self.sampler
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError("This GAN is not conditional: it takes no labels.")
+        if self.classes is None:
             return keras.ops.convert_to_numpy(network(latents, training=False))
-        if labels is None:
-            labels = np.random.default_rng([seed, 1]).integers(0, conditioning.NUM_CLASSES, n)
-        elif np.ndim(labels) == 0:
-            labels = np.full(n, labels)
-        labels = tf.constant(conditioning.check_labels(labels, len(latents)))
-        return keras.ops.convert_to_numpy(network([tf.constant(latents), labels], training=False))
+        if self.self_conditioned:
+            ids, what = (self.draw_clusters(n, seed) if clusters is None else clusters), "Clusters"
+        else:
+            ids, what = labels, "Labels"
+            if labels is None:
+                ids = np.random.default_rng([seed, 1]).integers(0, conditioning.NUM_CLASSES, n)
+        if np.ndim(ids) == 0:
+            ids = np.full(n, ids)
+        ids = tf.constant(conditioning.check_labels(ids, len(latents), self.classes, what))
+        return keras.ops.convert_to_numpy(network([tf.constant(latents), ids], training=False))
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss="non_saturating", d_steps=1,
                 gradient_penalty=0.0, steps_per_execution=200, jit_compile="auto", **kwargs):
@@ -214,19 +273,22 @@ class GAN(engine.Trainer):
     def fake_batch(self, key, batch_size):
         """Generated images for ``batch_size`` noise vectors (and labels) drawn from ``key``."""
         noise = self.noise(key, batch_size)
-        if not self.conditional:
+        if self.classes is None:
             return self.generator(noise, training=True), None
         labels = self.fake_labels(tf.random.experimental.stateless_fold_in(key, 1), batch_size)
         return self.generator([noise, labels], training=True), labels
 
     def fake_labels(self, key, batch_size):
-        """This replica's generated labels: uniform, or by the training labels' frequencies."""
-        if self.label_distribution == "uniform":
+        """This replica's generated labels: uniform, or by the training labels' frequencies (a
+        self-conditioned GAN's cluster ids: by the clusters' shares).
+        """
+        if self.label_distribution == "uniform" and not self.self_conditioned:
             def draw(shape, seed):
                 return tf.random.stateless_uniform(shape, seed, 0, conditioning.NUM_CLASSES,
                                                    dtype=tf.int32)
         else:
-            logits = self.training_label_logits()
+            logits = (tf.math.log(tf.maximum(self.cluster_frequencies, 1e-12))
+                      if self.self_conditioned else self.training_label_logits())
 
             def draw(shape, seed):
                 return tf.cast(tf.random.stateless_categorical(logits[None], shape[0], seed)[0],
@@ -288,24 +350,29 @@ def _average_into(average, network, decay):
         averaged.assign(decay * averaged + (1.0 - decay) * weight)
 
 
-def build_gan(config, networks=None):
+def build_gan(config, networks=None, clustering=None):
     """A compiled ``GAN`` for a ``RunConfig``, untrained.
 
     The networks are the config's preset (with its widths and ``latent_dim``) unless
     ``networks=(generator, discriminator)`` is given; each gets an Adam optimiser with the
-    config's settings for it. Seed first (``gan_mnist.set_seed``) for repeatable weights;
+    config's settings for it. A self-conditioned config (``clusters=K``) takes the shares of
+    its clusters from ``clustering`` (a ``clustering.Clustering``), else from the checkpoint
+    restored into it. Seed first (``gan_mnist.set_seed``) for repeatable weights;
     ``gan_mnist.train`` does.
     """
     if networks is None:
         networks = models.build(
             config.preset, latent_dim=config.latent_dim,
             generator_widths=config.generator_widths,
-            discriminator_widths=config.discriminator_widths, conditional=config.conditional,
+            discriminator_widths=config.discriminator_widths,
+            conditional=config.clusters or config.conditional,
         )
     generator, discriminator = networks
     gan = GAN(generator, discriminator, latent_dim=config.latent_dim, latent=config.latent,
               value_range=config.value_range, seed=config.seed, ema_decay=config.ema_decay,
-              label_distribution=config.label_distribution)
+              label_distribution=config.label_distribution, clusters=config.clusters)
+    if clustering is not None:
+        gan.set_clusters(clustering)
     options = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
     gan.compile(
         keras.optimizers.Adam(config.d_learning_rate, beta_1=config.d_beta_1,

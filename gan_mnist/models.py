@@ -62,7 +62,8 @@ def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=N
 
     Widths are the hidden layer's units for an MLP (one number per network) and the two filter
     counts for a recommended DCGAN (three and two for a classic one). ``conditional`` gives both
-    networks a label input (``gan_mnist.conditioning``).
+    networks a label input (``gan_mnist.conditioning``): ``True`` for the ten digits, or a
+    number of classes (the clusters of a self-conditioned GAN).
     """
     _check_choice("preset", preset, PRESETS)
     if preset in MLP_PRESETS:

@@ -11,6 +11,7 @@
     ├── losses.png     the loss curves and discriminator outputs
     ├── samples.png    64 digits from fresh noise
     ├── metrics.json   the metrics of gan_mnist.metrics.evaluate (with eval_samples > 0)
+    ├── clusters.npz   a self-conditioned run's clusters (gan_mnist.clustering)
     └── tensorboard/   TensorBoard logs (with tensorboard=True)
 
 ``gan_mnist.train(config, images, run_dir)`` and the command line both go through it.
@@ -77,6 +78,7 @@ class Run:
         self.losses_path = self.directory / "losses.png"
         self.samples_path = self.directory / "samples.png"
         self.metrics_path = self.directory / "metrics.json"
+        self.clusters_path = self.directory / "clusters.npz"
 
     def __repr__(self):
         return f"Run({str(self.directory)!r})"
@@ -112,6 +114,12 @@ class Run:
                 f"{self.config_path} does not hold the settings of this version of gan_mnist "
                 f"({error}); train a new run."
             ) from None
+
+    def clustering(self):
+        """A self-conditioned run's ``clustering.Clustering``, from ``clusters.npz``."""
+        from gan_mnist.clustering import Clustering
+
+        return Clustering.load(self.clusters_path)
 
     def latest_step(self):
         """The step of the newest checkpoint, or ``None``."""
@@ -250,7 +258,7 @@ class Run:
             if folder.is_dir():
                 shutil.rmtree(folder)
         for path in (self.history_path, self.config_path, self.gif_path, self.losses_path,
-                     self.samples_path, self.metrics_path):
+                     self.samples_path, self.metrics_path, self.clusters_path):
             path.unlink(missing_ok=True)
 
     def write_config(self, config, command=None, resumed_from=()):

@@ -57,7 +57,7 @@ PRESET_SETTINGS = {
 # What a resumed run must share with the run it continues. The number of steps may change (to
 # extend a run), and so may speed options and the intervals of snapshots and checkpoints.
 RESUME_KEYS = (
-    "preset", "conditional", "label_distribution", "ema_decay", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
+    "preset", "conditional", "clusters", "label_distribution", "ema_decay", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
     "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
     "d_learning_rate", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
     "snapshot_count", "snapshot_seed",
@@ -106,13 +106,17 @@ class RunConfig:
     counts). ``conditional`` gives both networks the digit's label (``gan_mnist.conditioning``);
     generated labels are drawn ``label_distribution``: ``"uniform"`` or by the training data's
     class frequencies (``"data"``). ``ema_decay`` keeps an exponential moving average of the
-    generator's weights, which then draws every sample, snapshot and score. ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
+    generator's weights, which then draws every sample, snapshot and score. ``clusters=K``
+    makes the run self-conditioned (``gan_mnist.clustering``): the training images are clustered
+    into ``K`` groups without their labels, and the networks are conditioned on the cluster ids,
+    drawn for generated digits by the clusters' sizes (``label_distribution`` is then unused). ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
     of training. ``eval_samples`` digits are scored into ``metrics.json`` at the end (0: none).
     """
 
     # The networks and their images.
     preset: str = "recommended"
     conditional: bool = False
+    clusters: int | None = None
     generator_widths: tuple | None = None
     discriminator_widths: tuple | None = None
     latent: str = "normal"
@@ -179,6 +183,15 @@ class RunConfig:
             raise ValueError(f"conditional must be True or False, got {self.conditional!r}.")
         if self.conditional and self.preset == "classic":
             raise ValueError("The classic DCGAN has no conditional version; use 'recommended'.")
+        _integer("clusters", self.clusters, 2, optional=True)
+        if self.clusters is not None and self.conditional:
+            raise ValueError(
+                "clusters makes a self-conditioned GAN, which learns without labels; it cannot "
+                "be conditional on the digits too. Set conditional=False or clusters=None."
+            )
+        if self.clusters is not None and self.preset == "classic":
+            raise ValueError("The classic DCGAN has no conditional version, so it cannot be "
+                             "self-conditioned; use 'recommended'.")
         _choice("label_distribution", self.label_distribution, LABEL_DISTRIBUTIONS)
         if self.ema_decay is not None:
             _number("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 
 from gan_mnist import callbacks as callbacks_module
-from gan_mnist import checkpoints, history, seeding
+from gan_mnist import checkpoints, clustering, history, seeding
 from gan_mnist.backend import tf
 from gan_mnist.gan import GAN, build_gan
 from gan_mnist.run import Run
@@ -36,7 +36,9 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
     ``images`` are the training digits: uint8 ``(N, 28, 28)`` from ``load_mnist`` (scaled to
     the config's ``value_range``), float images already scaled, or a ``tf.data.Dataset`` of
     batches; a conditional config (``conditional=True``) trains on their ``labels`` too (or a
-    dataset of (images, labels) batches). The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
+    dataset of (images, labels) batches). A self-conditioned config (``clusters=K``) takes no
+    labels: it clusters the images first (``gan_mnist.clustering``; the clusters are kept in
+    the run folder, so a resumed run trains on the same ones). The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
     before the networks are built (the preset's, or ``networks=(generator, discriminator)``).
 
     With ``run_dir`` the run goes through ``gan_mnist.Run``: config.json, history.csv, frames
@@ -53,6 +55,15 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
             "snapshot_every, checkpoint_every, tensorboard, eval_samples and resume write to "
             "or read from a run folder; pass run_dir as well."
         )
+    if config.clusters is not None:
+        if labels is not None:
+            raise ValueError(
+                "A self-conditioned run (clusters=K) learns without labels: its clusters stand "
+                "in for them. Leave labels out."
+            )
+        if isinstance(images, tf.data.Dataset):
+            raise ValueError("A self-conditioned run clusters its training images first; pass "
+                             "them as an array, not a tf.data.Dataset.")
     data = (images, labels)
     if run_dir is None:
         return _train(config, data, None, None, networks, callbacks, verbose)
@@ -62,15 +73,34 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
         return _train(config, data, run, stored, networks, callbacks, verbose, command)
 
 
+def _clusters(config, images, run, stored):
+    """The run's clusters: those kept in its folder when resuming, else new ones."""
+    if run is not None and stored and run.clusters_path.is_file():
+        kept = run.clustering()
+        if len(kept.assignments) == len(images):
+            return kept
+        raise ValueError(
+            f"{run.clusters_path} holds the clusters of {len(kept.assignments):,} images, but "
+            f"{len(images):,} were given; resume with the images the run started with."
+        )
+    return clustering.cluster_images(images, config.clusters, seed=config.seed)
+
+
 def _train(config, data, run, stored, networks, callbacks, verbose, command=None):
+    found = None
+    if config.clusters is not None:
+        found = _clusters(config, data[0], run, stored)
+        data = (data[0], found.assignments)
     seeding.set_seed(config.seed, deterministic=config.deterministic)
-    gan = build_gan(config, networks)
+    gan = build_gan(config, networks, found)
     result = TrainingResult(gan=gan, history=gan.step_history, steps=0, run=run)
     try:
         run_callbacks = []
         if run is not None:
             result.resumed_from = run.restore(gan) if stored else None
             run.clear(after_step=result.resumed_from)
+            if found is not None:
+                found.save(run.clusters_path)
             resumed = [result.resumed_from] if result.resumed_from else []
             earlier = stored.get("resumed_from", []) if stored and resumed else []
             run.write_config(config, command, earlier + resumed)
