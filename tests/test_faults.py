@@ -22,9 +22,8 @@ import pytest
 from gan_mnist import Run, RunConfig, checkpoints, data, history, train
 from gan_mnist.run import LOCK_NAME, RunInUseError
 from gan_mnist.training import RunWriteError
-from helpers import FakeGAN
+from helpers import ENVIRONMENT, FakeGAN, gan_mnist, spawn, start
 
-ENVIRONMENT = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 CONFIG = RunConfig.from_preset(
     "leaky", latent_dim=8, generator_widths=(8,), discriminator_widths=(8,), batch_size=16,
     steps=40, snapshot_every=10, checkpoint_every=10, jit_compile=False,
@@ -61,13 +60,6 @@ def flip_a_byte(path):
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 3] ^= 0xFF
     path.write_bytes(bytes(raw))
-
-
-def gan_mnist(*arguments, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "gan_mnist", *arguments], capture_output=True, text=True,
-        env=ENVIRONMENT, timeout=timeout,
-    )
 
 
 def one_line_error(completed):
@@ -308,8 +300,7 @@ def test_two_command_line_writers_at_once(tmp_path):
     run_dir = tmp_path / "two"
     long_run = ["train", "--model", "mlp", "--steps", "1000000", "--checkpoint-every", "50",
                 "--eval-samples", "0", "--run-dir", str(run_dir)]
-    first = subprocess.Popen([sys.executable, "-m", "gan_mnist", *long_run],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENVIRONMENT)
+    first = start(*long_run)
     try:
         deadline = time.monotonic() + 120
         while checkpoints.latest_step(run_dir / "checkpoints") is None:
@@ -357,8 +348,8 @@ def test_runs_killed_at_random_points_resume_to_the_uninterrupted_history(tmp_pa
     run_dir = tmp_path / "killed"
     randomness = random.Random(17)
     for _ in range(3):
-        process = subprocess.Popen([sys.executable, "-c", script, str(run_dir), "resume"],
-                                   env=ENVIRONMENT, stderr=subprocess.DEVNULL)
+        process = spawn([sys.executable, "-c", script, str(run_dir), "resume"],
+                        stderr=subprocess.DEVNULL)
         # Wait for training to start, then kill it at a random moment.
         deadline = time.monotonic() + 120
         while not (run_dir / "history.csv").is_file() and process.poll() is None:
