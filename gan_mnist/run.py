@@ -181,8 +181,12 @@ class Run:
             holder = dict(pid=os.getpid(), host=socket.gethostname(),
                           command=" ".join(sys.argv)[:200], started=time.strftime("%Y-%m-%d %H:%M:%S"))
             os.pwrite(descriptor, json.dumps(holder).encode(), 0)
-            yield self
-            os.ftruncate(descriptor, 0)
+            try:
+                yield self
+            finally:
+                # Released on every way out, errors and Ctrl-C too: only a writer that died
+                # leaves its name for the next one to take over.
+                os.ftruncate(descriptor, 0)
         finally:
             os.close(descriptor)
 
