@@ -10,6 +10,7 @@ with a one-line message and a non-zero exit status on bad input. TensorFlow is l
 the commands that need it, with its own C++ log lines hidden unless ``--verbose`` is given.
 """
 
+import argparse
 import json
 import logging
 import math
@@ -36,7 +37,12 @@ CHECKPOINTS_PER_RUN = 10
 
 
 class Stopped(KeyboardInterrupt):
-    """SIGTERM (``kill``), raised as an exception so that it stops a run as Ctrl-C does."""
+    """Ctrl-C (SIGINT) or ``kill`` (SIGTERM), raised wherever the command is, so that it
+    unwinds (temporary files go) and ends with one line; ``status`` is 128 + the signal."""
+
+    def __init__(self, signal_number=signal.SIGTERM):
+        super().__init__(signal_number)
+        self.status = 128 + signal_number
 
 
 def _round_interval(value):
@@ -291,63 +297,190 @@ def _hide_tensorflow_logs(native):
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     if native:
         sys.stderr.flush()
-        python_stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
+        # sys.stderr moves first: a stop at any point of this still has its message seen.
+        sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 2)
         os.close(null)
-        sys.stderr = python_stderr
 
 
-def _stop(signal_number, frame):
-    raise Stopped()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# An exception raised inside these can break later imports (half-imported modules, import
+# locks left held), so a stop there ends the process at once.
+IMPORT_SYSTEM = ("importlib._bootstrap", "importlib._bootstrap_external")
 
 
-def _interrupted(arguments):
-    """The message for a stopped command: for train, how to continue the run."""
-    progress = getattr(arguments, "progress", None)
-    if progress is not None:
-        progress.end_line()
+def _last_checkpoint(run_dir):
+    """The step of the newest checkpoint in ``run_dir`` (``None``: none), by the file names, as
+    ``checkpoints.latest_step`` finds it: a stop can cut TensorFlow's import short, and
+    importing it again to say so would fail.
+    """
+    steps = [path.name[len("ckpt-"):-len(".index")]
+             for path in (Path(run_dir) / "checkpoints").glob("ckpt-*.index")]
+    return max((int(step) for step in steps if step.isdigit()), default=None)
+
+
+def _interrupted(arguments, started):
+    """The one line for a stopped command: for train, how to continue the run. It imports
+    nothing (see ``_last_checkpoint``); ``started`` is the command's start (``time.time()``).
+    """
     run_dir = getattr(arguments, "resolved_run_dir", None)
-    if run_dir is None:
+    config = None if run_dir is None else run_dir / "config.json"
+    try:
+        # The folder is this command's run once it wrote config.json (--overwrite clears the
+        # old run first), or when it resumes one; before that the same command starts afresh.
+        ours = config is not None and (
+            config.is_file() if arguments.resume else config.stat().st_mtime >= started
+        )
+    except OSError:
+        ours = False
+    if not ours:
         return "Interrupted."
-    from gan_mnist.run import Run
-
-    step = Run(run_dir).latest_step()
+    step = _last_checkpoint(run_dir)
     if step is None:
-        return f"Interrupted before the first checkpoint of {run_dir}; --resume will start it over."
-    command = [PROG] + arguments.argv + ([] if arguments.resume else ["--resume"])
+        return (f"Interrupted before the first checkpoint of {run_dir}; --resume will start it "
+                "over.")
+    kept = [part for part in arguments.argv
+            if not (arguments.overwrite and len(part) > 2 and "--overwrite".startswith(part))]
+    command = [PROG] + kept + ([] if arguments.resume else ["--resume"])
     return (f"Interrupted; the last checkpoint of {run_dir} is step {step:,}. "
             f"Continue with: {shlex.join(command)}")
 
 
-def main(argv=None):
-    """Run one command and return its exit status: 0, 1 on errors, or 128 + the signal number
-    when stopped (130 for Ctrl-C, 143 for kill). Bad arguments exit with status 2.
+def _importing(frame):
+    """Whether Python's import system is on the stack of ``frame``."""
+    while frame is not None:
+        if frame.f_globals.get("__name__") in IMPORT_SYSTEM:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _Stops:
+    """Ctrl-C (SIGINT) and ``kill`` (SIGTERM) at any moment of one command.
+
+    The first raises ``Stopped`` wherever the command is, so that it unwinds and ends with its
+    one line. With ``at_once`` (a process of its own) a stop inside an import, a second one
+    while the first unwinds, or one that a finalizer swallowed ends the process there and then
+    with that line; in-process a second one is ignored. A Ctrl-C that was ignored when the
+    command started stays ignored: a background job of a shell is not the terminal's to stop.
     """
-    in_process = argv is not None
-    argv = sys.argv[1:] if argv is None else list(argv)
+
+    def __init__(self, arguments, at_once):
+        self.arguments = arguments
+        self.at_once = at_once
+        self.started = time.time()
+        self.stopped = None
+        self.said = False
+        self.finished = False
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # Only the main thread can handle signals.
+        for number in STOP_SIGNALS:
+            if number != signal.SIGINT or signal.getsignal(number) is not signal.SIG_IGN:
+                self.previous[number] = signal.signal(number, self._handle)
+        if self.at_once:
+            self.previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        return self
+
+    def _handle(self, signal_number, frame):
+        first = self.stopped is None and not self.finished
+        if self.at_once and (not first or _importing(frame)):
+            self.exit(signal_number)
+        if first:
+            self.stopped = Stopped(signal_number)
+            raise self.stopped
+
+    def _unraisable(self, unraisable):
+        if isinstance(unraisable.exc_value, Stopped):
+            self.exit(unraisable.exc_value.status - 128)
+        self.previous_hook(unraisable)
+
+    def say(self):
+        """Write the stop's one line (once)."""
+        progress = getattr(self.arguments, "progress", None)
+        if progress is not None:
+            progress.end_line()
+        if not self.said:
+            print(_interrupted(self.arguments, self.started), file=sys.stderr, flush=True)
+            self.said = True
+
+    def exit(self, signal_number):
+        """End the process now, with the stop's line unless it was written. As safe as the
+        unwinding it cuts short: nothing is ever half-written under a final name, and the
+        temporary files being written go.
+        """
+        status = self.stopped.status if self.stopped else 128 + signal_number
+        try:
+            for temporary in list(getattr(sys.modules.get("gan_mnist.files"), "WRITING", ())):
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError, RuntimeError):  # RuntimeError: caught mid-write.
+                    pass
+            if not self.said:
+                progress = getattr(self.arguments, "progress", None)
+                line = "\n" * bool(getattr(progress, "open_line", False))
+                line += _interrupted(self.arguments, self.started) + "\n"
+                os.write(sys.stderr.fileno(), line.encode(errors="backslashreplace"))
+        finally:
+            os._exit(status)
+
+    def __exit__(self, kind, error, traceback):
+        self.finished = True
+        if self.at_once:
+            if isinstance(error, Stopped):  # A stop in the last instants of main.
+                self.exit(error.status - 128)
+            # Nothing is left to stop: a signal now just ends the process, as it would anyway
+            # once Python shuts down (and TensorFlow's teardown can take seconds).
+            for number in self.previous:
+                signal.signal(number, signal.SIG_DFL)
+            return False
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        return False
+
+
+def _run_command(arguments, stops):
+    """Parse ``arguments.argv`` into ``arguments`` and run the command; its exit status."""
     _show_notes()
     parser = build_parser()
-    arguments = parser.parse_args(argv)
-    arguments.argv = argv
+    parser.parse_args(arguments.argv, namespace=arguments)
     if backend_problem() is not None and arguments.command != "data":
         print(f"error: {backend_problem()}", file=sys.stderr)
         return 1
     if not arguments.verbose:
-        _hide_tensorflow_logs(native=not in_process)
-    # `kill` (SIGTERM) stops a run like Ctrl-C, with the same message on how to continue.
-    handle_term = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _stop) if handle_term else None
+        _hide_tensorflow_logs(native=stops.at_once)
     try:
         return COMMANDS[arguments.command](arguments)
-    except KeyboardInterrupt as error:
-        print(_interrupted(arguments), file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(error, Stopped) else signal.SIGINT)
     except UsageError as error:
         arguments.command_parser.error(str(error))
     except (OSError, ValueError, RuntimeError) as error:
+        if stops.stopped is not None:
+            raise  # Set off by the stop, which main reports.
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 1
-    finally:
-        if handle_term:
-            signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv=None):
+    """Run one command and return its exit status: 0, 1 on errors, or 128 + the signal number
+    when stopped at any moment (130 for Ctrl-C, 143 for kill). Bad arguments exit with status 2.
+    """
+    arguments = argparse.Namespace(argv=sys.argv[1:] if argv is None else list(argv))
+    with _Stops(arguments, at_once=argv is None) as stops:
+        try:
+            return _run_command(arguments, stops)
+        except BaseException as error:
+            if stops.stopped is None and not isinstance(error, KeyboardInterrupt):
+                raise
+            # The stop, or an error that it set off in code it cut short. (A KeyboardInterrupt
+            # of Python's own comes where the stops are not handled: off the main thread.)
+            stopped = stops.stopped or error
+            stops.say()
+            return getattr(stopped, "status", 128 + signal.SIGINT)

@@ -4,6 +4,9 @@ import os
 import uuid
 from pathlib import Path
 
+# The temporary files being written, for a process that must end at once to delete.
+WRITING = set()
+
 
 def write_atomically(path, write):
     """Call ``write(temporary_path)`` beside ``path``, then rename the result to ``path``.
@@ -15,6 +18,7 @@ def write_atomically(path, write):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.part-{uuid.uuid4().hex}{path.suffix}")
+    WRITING.add(temporary)
     try:
         write(temporary)
         with open(temporary, "rb") as stream:
@@ -24,6 +28,7 @@ def write_atomically(path, write):
     finally:
         if temporary.exists():
             temporary.unlink()
+        WRITING.discard(temporary)
     return path
 
 
