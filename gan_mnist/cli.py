@@ -305,9 +305,11 @@ def _hide_tensorflow_logs(native):
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# An exception raised inside these can break later imports (half-imported modules, import
-# locks left held), so a stop there ends the process at once.
-IMPORT_SYSTEM = ("importlib._bootstrap", "importlib._bootstrap_external")
+# Where Python's import system loads a module or takes an import lock: an exception raised
+# there can leave a module half-imported or a lock held, which breaks later imports, so a stop
+# there ends the process at once. Looking up a module already loaded is not among them.
+LOADING = {"_find_and_load_unlocked", "_lock_unlock_module", "_get_module_lock", "acquire",
+           "release", "__enter__", "__exit__"}
 
 
 def _last_checkpoint(run_dir):
@@ -348,9 +350,10 @@ def _interrupted(arguments, started):
 
 
 def _importing(frame):
-    """Whether Python's import system is on the stack of ``frame``."""
+    """Whether ``frame`` is inside the loading of a module (see ``LOADING``)."""
     while frame is not None:
-        if frame.f_globals.get("__name__") in IMPORT_SYSTEM:
+        if (frame.f_globals.get("__name__") == "importlib._bootstrap"
+                and frame.f_code.co_name in LOADING):
             return True
         frame = frame.f_back
     return False

@@ -190,6 +190,7 @@ def test_resume_after_a_killed_run(tmp_path):
     completed = gan_mnist(*long_run, "--resume")
     assert_ok(completed)
     assert f"continuing from step {interrupted_at:,}" in completed.stdout
+    assert "Took over the lock" not in completed.stderr  # Ctrl-C released it; a kill cannot.
     # One history row per step: the rows written after each checkpoint were dropped.
     assert history_steps(run_dir) == list(range(1, final + 1))
     assert checkpoint_step(run_dir) == final

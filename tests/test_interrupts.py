@@ -180,7 +180,7 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
     rng = random.Random(SEED)
     run_dir = tmp_path / "run"
     command = [*TRAIN, "--run-dir", str(run_dir)]
-    log, pending, completed, released = [], False, 0, True
+    log, pending, completed = [], False, 0
     durations = {}  # Of the other commands, run once through first.
 
     def trained():
@@ -258,9 +258,6 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
             assert done(stdout) or last == "Interrupted."
             continue
         check_whole(run_dir)
-        # A run that unwound released the folder's lock: no stale one for the next to take over.
-        assert not released or "Took over the lock" not in stderr, stderr
-        released = again is None
         if done(stdout):
             complete()
             completed, pending = completed + 1, False
@@ -274,7 +271,6 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
         finished_run = gan_mnist(*command)
         assert finished_run.returncode == 0 and "Traceback" not in finished_run.stderr, (
             finished_run.stderr)
-        assert not released or "Took over the lock" not in finished_run.stderr
         complete()
         completed += 1
     print(f"{INTERRUPTS} stops, {completed} runs finished")
