@@ -12,7 +12,8 @@ import importlib
 __version__ = "0.1.0"
 
 MODULES = (
-    "animation", "callbacks", "checkpoints", "class_metrics", "conditioning", "config", "data",
+    "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
+    "config", "data",
     "engine", "evaluator", "history", "images", "latent", "losses", "metrics", "models",
     "shipped", "visualize",
 )

@@ -73,9 +73,14 @@ def _add_train(commands):
     )
     train.add_argument("--model", required=True, choices=sorted(ARCHITECTURES),
                        help="mlp: the fully connected GAN; dcgan: the convolutional one")
-    train.add_argument("--conditional", action="store_true",
-                       help="give both networks the digit's label: digits on demand (not for "
-                            "the classic preset)")
+    conditioning = train.add_mutually_exclusive_group()
+    conditioning.add_argument("--conditional", action="store_true",
+                              help="give both networks the digit's label: digits on demand (not "
+                                   "for the classic preset)")
+    conditioning.add_argument("--clusters", type=_integer(2), metavar="K",
+                              help="self-conditioned: cluster the training digits into K groups "
+                                   "(no labels used) and condition both networks on the "
+                                   "cluster id, such as 50 (not for the classic preset)")
     train.add_argument("--label-distribution", choices=LABEL_DISTRIBUTIONS, default="uniform",
                        help="how a conditional run draws its generated labels: uniform, or by "
                             "the training digits' class frequencies (default: uniform)")
@@ -167,6 +172,9 @@ def build_parser():
     sample.add_argument("--digit", type=_integer(0, 9), metavar="D",
                         help="for a conditional run: only this digit (default: every digit, "
                              "one row each)")
+    sample.add_argument("--cluster", type=_integer(0), metavar="C",
+                        help="for a self-conditioned run: only this cluster (default: clusters "
+                             "drawn by their sizes)")
     sample.add_argument("--out", required=True, metavar="PATH",
                         help="a .png for a grid of the digits, or .npy for the images themselves")
 

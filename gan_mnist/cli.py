@@ -97,9 +97,12 @@ def resolve_config(arguments):
     )
     if arguments.conditional and preset == "classic":
         raise UsageError("argument --conditional: the classic DCGAN has no conditional version")
+    if arguments.clusters and preset == "classic":
+        raise UsageError("argument --clusters: the classic DCGAN has no conditional version")
     config = run_config.RunConfig.from_preset(
         preset, **{key: value for key, value in given.items() if value is not None},
-        conditional=arguments.conditional, ema_decay=arguments.ema_decay,
+        conditional=arguments.conditional, clusters=arguments.clusters,
+        ema_decay=arguments.ema_decay,
         label_distribution=arguments.label_distribution,
         batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
         gradient_penalty=arguments.gradient_penalty, seed=arguments.seed,
@@ -111,8 +114,16 @@ def resolve_config(arguments):
         eval_samples=arguments.eval_samples, tensorboard=arguments.tensorboard,
     )
     kind = f"conditional-{model}" if config.conditional else model
+    if config.clusters:
+        kind = f"clusters{config.clusters}-{model}"
     run_dir = arguments.run_dir or str(Path("runs") / f"{kind}-{preset}-{loss}-seed{config.seed}")
     return config, Path(run_dir)
+
+
+def _kind(config):
+    if config.clusters:
+        return f"self-conditioned ({config.clusters} clusters) "
+    return "conditional " * config.conditional
 
 
 def _train(arguments):
@@ -127,7 +138,7 @@ def _train(arguments):
         step = int(progress.model.step_counter.numpy())
         start = f"continuing from step {step:,}" if step else "starting at step 0"
         print(
-            f"Training {'conditional ' * config.conditional}{config.architecture} (preset "
+            f"Training {_kind(config)}{config.architecture} (preset "
             f"{config.preset}, loss {config.loss}) for "
             f"{config.steps:,} steps of batch {config.batch_size} into {run_dir}, {start}.",
             flush=True,
@@ -173,10 +184,16 @@ def _sample(arguments):
     gan, step = Run(arguments.run_dir).load_gan()
     if arguments.digit is not None and not gan.conditional:
         raise UsageError(f"argument --digit: {arguments.run_dir} is not a conditional run")
+    if arguments.cluster is not None and not gan.self_conditioned:
+        raise UsageError(f"argument --cluster: {arguments.run_dir} is not a self-conditioned run")
+    if arguments.cluster is not None and arguments.cluster >= gan.classes:
+        raise UsageError(f"argument --cluster: {arguments.run_dir} has clusters 0 to "
+                         f"{gan.classes - 1}, not {arguments.cluster}")
     labels = None
     if gan.conditional:
         labels = digits_in_rows(arguments.n) if arguments.digit is None else arguments.digit
-    images = gan.generate(arguments.n, seed=arguments.seed, labels=labels)
+    images = gan.generate(arguments.n, seed=arguments.seed, labels=labels,
+                          clusters=arguments.cluster)
     if out.suffix.lower() == ".png":
         columns = math.ceil(math.sqrt(arguments.n))
         if gan.conditional and arguments.digit is None:
@@ -190,6 +207,8 @@ def _sample(arguments):
     which = "" if labels is None else (
         f" of digit {arguments.digit}" if arguments.digit is not None else ", 0s first"
     )
+    if arguments.cluster is not None:
+        which = f" of cluster {arguments.cluster}"
     print(f"Wrote {arguments.n} samples{which} (seed {arguments.seed}) from step {step:,} of "
           f"{arguments.run_dir} to {out}.")
     return 0
