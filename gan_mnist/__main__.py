@@ -1,4 +1,8 @@
-"""``python -m gan_mnist``: the command line."""
+"""``python -m gan_mnist`` and the ``gan-mnist`` console script: the command line, by ``run``.
+
+It imports no other module of the package: ``run`` handles Ctrl-C and kill first, before the
+imports that a signal could cut short (see ``gan_mnist.stops``).
+"""
 
 import os
 import signal
@@ -12,13 +16,20 @@ def _stop_at_once(signal_number, frame):
     os._exit(128 + signal_number)
 
 
-# First of all, before the imports that a signal could cut short; `cli.main` takes over. A
-# Ctrl-C that the shell ignores (a background job) stays ignored.
-if __name__ == "__main__":
+def run():
+    """Run the command of this process's ``sys.argv`` and return its exit status.
+
+    The stops are handled first of all; ``cli.main`` takes over. A Ctrl-C that the shell
+    ignores (a background job) stays ignored.
+    """
     signal.signal(signal.SIGTERM, _stop_at_once)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, _stop_at_once)
 
     from gan_mnist.cli import main
 
-    raise SystemExit(main())
+    return main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())

@@ -417,4 +417,6 @@ def test_console_script_is_declared():
     script = next((entry for entry in scripts if entry.name == "gan-mnist"), None)
     if script is None:
         pytest.skip("gan_mnist is not installed, so its console script is not either")
-    assert script.value == "gan_mnist.cli:main" and script.load() is cli.main
+    # Its entry point handles Ctrl-C and kill before it imports the command line.
+    entry = importlib.import_module("gan_mnist.__main__")
+    assert script.value == "gan_mnist.__main__:run" and script.load() is entry.run
