@@ -57,8 +57,9 @@ book: $(INSTALLED)
 # each, resumable (run it again after an interruption), scored every 5,000 steps; the records say
 # how long they took. Run it when the recipe in tools/pretrain.py changes.
 pretrained: data
-	$(BIN)/python tools/pretrain.py conditional_dcgan
 	$(BIN)/python tools/pretrain.py dcgan
+	$(BIN)/python tools/pretrain.py conditional_dcgan
+	$(BIN)/python tools/pretrain.py plain_dcgan
 
 lab: data
 	$(BIN)/jupyter lab notebooks

@@ -1,7 +1,11 @@
-"""The generators that ship with the package: ``pretrained("dcgan")`` and its conditional twin.
+"""The generators that ship with the package: ``pretrained("dcgan")`` and its relatives.
 
-Each is the weight average (EMA) of a long deterministic run of the recommended DCGAN, made by
-``make pretrained`` (``tools/pretrain.py``). Its record, ``generators/NAME.json``, holds the
+``"dcgan"`` draws digits from noise alone: it is self-conditioned on clusters of the training
+digits, found without labels (``gan_mnist.clustering``). ``"conditional_dcgan"`` draws the
+digit it is asked for, and ``"plain_dcgan"`` is the unconditional DCGAN without clusters, kept
+for the lessons that show what clusters fix. Each is the weight average (EMA) of a long
+deterministic run of the recommended DCGAN, made by ``make pretrained``
+(``tools/pretrain.py``). Its record, ``generators/NAME.json``, holds the
 run's settings, steps, training time and versions, its quality against training time, and its
 scores with the package's evaluator at n = 10,000.
 """
@@ -14,7 +18,7 @@ from gan_mnist.backend import keras
 from gan_mnist.run_config import RunConfig
 
 GENERATORS_DIR = Path(__file__).resolve().parent / "generators"
-NAMES = ("dcgan", "conditional_dcgan")
+NAMES = ("dcgan", "conditional_dcgan", "plain_dcgan")
 
 
 def _path(name, suffix):
@@ -37,9 +41,10 @@ def record(name):
 
 
 def pretrained(name):
-    """A ``GAN`` around the shipped generator ``name`` (``"dcgan"`` or ``"conditional_dcgan"``).
+    """A ``GAN`` around the shipped generator ``name`` (one of ``NAMES``).
 
-    ``generate(n, seed=..., labels=...)`` draws from the shipped weights (loaded in Keras' safe
+    ``generate(n, seed=...)`` draws from the shipped weights (``labels=`` asks the conditional
+    one for digits, ``clusters=`` the self-conditioned one for clusters) (loaded in Keras' safe
     mode); ``gan.config`` is the ``RunConfig`` of the run that made them. Only the generator is
     shipped: the discriminator is the preset's, untrained, so the GAN is for sampling and
     measuring (compiled with the run's optimisers, it can train further, but its discriminator
@@ -47,13 +52,16 @@ def pretrained(name):
     """
     from gan_mnist.gan import build_gan
 
-    config = RunConfig.from_dict(record(name)["config"])
+    stored = record(name)
+    config = RunConfig.from_dict(stored["config"])
     generator = keras.saving.load_model(_path(name, ".keras"), compile=False, safe_mode=True)
     _, discriminator = models.build(config.preset, latent_dim=config.latent_dim,
                                     generator_widths=config.generator_widths,
                                     discriminator_widths=config.discriminator_widths,
-                                    conditional=config.conditional)
+                                    conditional=config.clusters or config.conditional)
     # The shipped weights are the average already: this GAN draws with them directly.
     gan = build_gan(config.replace(ema_decay=None), networks=(generator, discriminator))
+    if config.clusters:
+        gan.cluster_frequencies.assign(stored["cluster_frequencies"])
     gan.config = config
     return gan

@@ -19,6 +19,7 @@ import pretrain  # noqa: E402
 def test_a_shipped_generator_draws_repeatable_digits_in_its_range(name):
     gan = gan_mnist.pretrained(name)
     assert isinstance(gan, gan_mnist.GAN) and gan.conditional == (name == "conditional_dcgan")
+    assert gan.self_conditioned == (name == "dcgan")
     images = gan.generate(6, seed=3)
     assert images.shape == (6, 28, 28, 1)
     assert images.min() >= -1.0 and images.max() <= 1.0
@@ -38,6 +39,12 @@ def test_the_shipped_records_hold_the_run_that_made_them():
         assert record["scores"]["fid"] == pytest.approx(last["fid"], abs=1e-4)
         assert record["scores"]["score"] == pytest.approx(last["score"], abs=1e-4)
     assert shipped.record("conditional_dcgan")["scores"]["label_accuracy"] >= 0.98
+    # The self-conditioned generator draws its clusters by the shares kept in its record.
+    record = shipped.record("dcgan")
+    frequencies = gan_mnist.pretrained("dcgan").cluster_frequencies.numpy()
+    assert len(record["cluster_frequencies"]) == record["config"]["clusters"]
+    np.testing.assert_allclose(frequencies, record["cluster_frequencies"], atol=1e-5)
+    assert 0 < record["cluster_purity"] <= 1
 
 
 def test_the_conditional_generator_draws_the_digits_asked_for():
@@ -60,11 +67,28 @@ def test_unknown_and_missing_generators_say_what_to_do(tmp_path, monkeypatch):
         gan_mnist.pretrained("dcgan")
 
 
-def test_the_tool_trains_resumes_and_writes_a_loadable_generator(tmp_path, monkeypatch):
+def _tool_writing_to(tmp_path, monkeypatch):
+    """Point the tool and ``pretrained`` at ``tmp_path``, score 200 digits; return a run folder."""
     monkeypatch.setattr(pretrain, "GENERATORS", tmp_path / "generators")
     monkeypatch.setattr(shipped, "GENERATORS_DIR", tmp_path / "generators")
     monkeypatch.setattr(pretrain, "SAMPLES", 200)
     run_dir = tmp_path / "run"
+    return run_dir
+
+
+def test_the_tool_makes_a_self_conditioned_generator_from_noise_alone(tmp_path, monkeypatch):
+    run_dir = _tool_writing_to(tmp_path, monkeypatch)
+    record = pretrain.make("dcgan", steps=10, run_dir=run_dir, evaluate_every=10)
+    assert record["config"]["clusters"] == pretrain.SHIPPED_CLUSTERS
+    assert "label_accuracy" not in record["scores"]
+    gan = gan_mnist.pretrained("dcgan")
+    trained, step = gan_mnist.Run(run_dir).load_gan()
+    assert step == 10 and gan.self_conditioned
+    np.testing.assert_array_equal(gan.generate(4, seed=1), trained.generate(4, seed=1))
+
+
+def test_the_tool_trains_resumes_and_writes_a_loadable_generator(tmp_path, monkeypatch):
+    run_dir = _tool_writing_to(tmp_path, monkeypatch)
     first = pretrain.make("conditional_dcgan", steps=20, run_dir=run_dir, evaluate_every=10)
     assert [row["step"] for row in first["curve"]] == [10, 20]
     # Run again with more steps: the run resumes from its checkpoint and the curve goes on.
