@@ -148,12 +148,11 @@ class GAN(engine.Trainer):
         """Take the clusters' shares of the data from a ``clustering.Clustering`` of ``classes``
         clusters; generated cluster ids are drawn by them.
         """
-        if not self.self_conditioned or clustering.k != self.classes:
-            raise ValueError(
-                f"This GAN takes {self.classes or 'no'} classes"
-                f"{'' if self.self_conditioned else ' and is not self-conditioned'}; the "
-                f"clustering has {clustering.k} clusters."
-            )
+        if not self.self_conditioned:
+            raise ValueError("This GAN is not self-conditioned; build it with clusters=K.")
+        if clustering.k != self.classes:
+            raise ValueError(f"This GAN takes {self.classes} clusters, but the clustering has "
+                             f"{clustering.k}.")
         self.cluster_frequencies.assign(clustering.frequencies.astype(np.float32))
 
     def draw_clusters(self, n, seed):

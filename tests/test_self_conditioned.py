@@ -80,7 +80,7 @@ def test_more_clusters_than_images_and_other_mistakes_are_clear(digits):
         clustering.cluster_images(images.reshape(len(images), -1), 5)
 
 
-def test_networks_take_one_id_per_cluster():
+def test_networks_take_one_id_per_cluster(digits):
     generator, discriminator = models.build("recommended", conditional=50)
     assert generator.get_layer("label_embedding").input_dim == 50
     assert discriminator.get_layer("label_projection").input_dim == 50
@@ -88,6 +88,11 @@ def test_networks_take_one_id_per_cluster():
     assert gan.self_conditioned and not gan.conditional and gan.classes == 50
     with pytest.raises(ValueError, match="cluster id"):
         GAN(*models.build("recommended"), seed=0, clusters=50)
+    five = clustering.cluster_images(digits[0], 5, seed=0)
+    with pytest.raises(ValueError, match="takes 50 clusters, but the clustering has 5"):
+        gan.set_clusters(five)
+    with pytest.raises(ValueError, match="not self-conditioned"):
+        GAN(*models.build("recommended", conditional=True), seed=0).set_clusters(five)
 
 
 def test_generate_needs_no_label_and_shows_one_cluster_on_request(digits):
