@@ -70,8 +70,6 @@ def recluster(gan, images, previous, seed):
     new cluster matched to the old one it shares most images with.
     """
     from scipy.optimize import linear_sum_assignment
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
 
     from gan_mnist.backend import keras
 
@@ -79,18 +77,15 @@ def recluster(gan, images, previous, seed):
     body = keras.Model(discriminator.inputs[0], discriminator.get_layer("logit").input)
     scaled = training_images(images, gan.value_range)
     features = keras.ops.convert_to_numpy(body.predict(scaled, batch_size=1000, verbose=0))
-    features = PCA(clustering.COMPONENTS, svd_solver="randomized",
-                   random_state=seed).fit_transform(features)
-    kmeans = KMeans(previous.k, n_init=1, random_state=seed).fit(features)
+    found = clustering.cluster_features(features, previous.k, seed=seed)
     overlap = np.zeros((previous.k, previous.k), np.int64)
-    np.add.at(overlap, (kmeans.labels_, previous.assignments), 1)
+    np.add.at(overlap, (found.assignments, previous.assignments), 1)
     new_ids, old_ids = linear_sum_assignment(-overlap)
     renamed = np.empty(previous.k, np.int32)
     renamed[new_ids] = old_ids
-    centres = np.empty_like(kmeans.cluster_centers_)
-    centres[renamed] = kmeans.cluster_centers_
-    return dataclasses.replace(previous, assignments=renamed[kmeans.labels_],
-                               centres=centres.astype(np.float32))
+    centres = np.empty_like(found.centres)
+    centres[renamed] = found.centres
+    return dataclasses.replace(found, assignments=renamed[found.assignments], centres=centres)
 
 
 def train_for(gan, config, images, labels, budget_seconds, start, recluster_every=None,

@@ -12,6 +12,7 @@ decide them.
 ``cluster_images(images, k, seed)`` returns a ``Clustering``: the id of each training image,
 the centres, the projection that maps new images to the same features, and the clusters'
 shares of the data, by which a self-conditioned GAN draws the ids of its generated digits.
+``cluster_features`` does the same for rows of other features (a discriminator's, say).
 ``purity`` compares the clusters with the labels, as a diagnostic only.
 """
 
@@ -60,7 +61,8 @@ def check_cluster_count(k, count):
 class Clustering:
     """Clusters of training images: ``assignments`` (the cluster of each image, int32),
     ``centres`` (k-means centres in the principal-component features), and the projection
-    ``mean`` and ``components`` that give any image those features. ``seed`` made it.
+    ``mean`` and ``components`` that give any image those features (``features`` and ``assign``
+    take images: they serve a clustering of pixels). ``seed`` made it.
     """
 
     assignments: np.ndarray
@@ -128,21 +130,28 @@ class Clustering:
 
 
 def cluster_images(images, k, seed=0, components=COMPONENTS):
-    """Cluster ``images`` (uint8 ``(N, 28, 28)`` or floats in [0, 1]) into ``k`` groups.
+    """Cluster ``images`` (uint8 ``(N, 28, 28)`` or floats in [0, 1]) into ``k`` groups: their
+    pixels through ``cluster_features``. No label is taken, or could be.
+    """
+    return cluster_features(_pixels(images), k, seed, components)
 
-    The pixels are projected on their first ``components`` principal components (scikit-learn's
+
+def cluster_features(rows, k, seed=0, components=COMPONENTS):
+    """Cluster float ``rows`` ``(N, D)`` into ``k`` groups.
+
+    The rows are projected on their first ``components`` principal components (scikit-learn's
     randomized PCA), then clustered by k-means with k-means++ seeding; both draw from ``seed``,
-    so the same images and seed give the same clusters. No label is taken, or could be.
+    so the same rows and seed give the same clusters.
     """
     # Imported here: scikit-learn is only needed by self-conditioned runs.
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 
-    pixels = _pixels(images)
-    k = check_cluster_count(k, len(pixels))
-    components = min(components, *pixels.shape)
-    pca = PCA(components, svd_solver="randomized", random_state=seed).fit(pixels)
-    features = pca.transform(pixels)
+    rows = np.asarray(rows, dtype=np.float32)
+    k = check_cluster_count(k, len(rows))
+    components = min(components, *rows.shape)
+    pca = PCA(components, svd_solver="randomized", random_state=seed).fit(rows)
+    features = pca.transform(rows)
     kmeans = KMeans(k, init="k-means++", n_init=1, random_state=seed).fit(features)
     return Clustering(
         assignments=kmeans.labels_.astype(np.int32),

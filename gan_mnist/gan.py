@@ -59,7 +59,8 @@ class GAN(engine.Trainer):
     and generates digits on demand. With ``clusters=K`` the same networks (built for ``K``
     classes) make a self-conditioned GAN (``gan_mnist.clustering``): it trains on the images'
     cluster ids, and draws the ids of its digits by the clusters' shares of the data,
-    ``cluster_frequencies`` (a weight, saved with its checkpoints). ``ema_decay`` keeps ``ema_generator``, an exponential moving
+    ``cluster_frequencies`` (a weight, saved with its checkpoints). ``ema_decay`` keeps
+    ``ema_generator``, an exponential moving
     average of the generator's weights updated after every step; ``sampler`` (the average when
     there is one) draws every generated image, and ``generator`` keeps the raw weights.
     """
