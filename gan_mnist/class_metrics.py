@@ -12,19 +12,24 @@ metrics split the sample by class, on the evaluator's features and logits:
   that class (the mean over classes is the intra-FID of Miyato and Koyama, 2018, "cGANs with
   Projection Discriminator").
 - ``class_fid_floor``: the same distances for real digits at the same per-class counts.
+- ``per_class_precision_recall`` and ``class_precision_recall_floor``: improved precision and
+  recall (``gan_mnist.manifolds``) of each class against the real digits of that class: are a
+  class's images real-looking, and do they cover its real variety?
 - ``unsure_share``: the share of images the evaluator gives no class a probability of at least
   0.9: the in-between shapes that are no clear digit.
-- ``evaluate_classes``: all of them at once, and the worst class against its own floor.
+- ``evaluate_classes``: all of them at once, the worst class against its own floor and the
+  class of lowest recall.
 
 The classes are the labels a conditional generator was given, else the evaluator's predicted
 classes; the reference and floor digits are grouped by their true labels.
 """
 
+import copy
 import math
 
 import numpy as np
 
-from gan_mnist import conditioning, evaluator, metrics
+from gan_mnist import conditioning, evaluator, manifolds, metrics
 from gan_mnist.choices import MAX_SAMPLES, REFERENCES
 from gan_mnist.data import load_mnist
 from gan_mnist.evaluator import NUM_CLASSES
@@ -66,7 +71,7 @@ def _check_sample_size(n, reference):
     return int(n)
 
 
-# Label accuracy and per-class FID.
+# Label accuracy, per-class FID, precision and recall.
 
 
 def label_accuracy(logits_or_images, labels, batch_size=1000, value_range=None):
@@ -99,6 +104,19 @@ def unsure_share(logits):
     return float(np.mean(top < SURE))
 
 
+def _by_class(score, fewest, missing, features, classes, reference_features, reference_labels):
+    """``{digit: score(own rows, reference rows)}``; ``missing`` for fewer than ``fewest``."""
+    features, reference_features = metrics._check_feature_pair(features, reference_features)
+    classes = _check_labels(classes, len(features), "classes")
+    reference_labels = _check_labels(reference_labels, len(reference_features), "reference_labels")
+    scores = {}
+    for digit in range(NUM_CLASSES):
+        own, real = features[classes == digit], reference_features[reference_labels == digit]
+        enough = min(len(own), len(real)) >= fewest
+        scores[digit] = score(own, real) if enough else copy.copy(missing)
+    return scores
+
+
 def per_class_fid(features, classes, reference_features, reference_labels):
     """``{digit: fid}``: the FID between each class's features and the reference's of that class.
 
@@ -109,17 +127,26 @@ def per_class_fid(features, classes, reference_features, reference_labels):
     Like FID, the distance is biased upward at small counts: read it against
     ``class_fid_floor`` at the same counts.
     """
-    features, reference_features = metrics._check_feature_pair(features, reference_features)
-    classes = _check_labels(classes, len(features), "classes")
-    reference_labels = _check_labels(reference_labels, len(reference_features), "reference_labels")
-    distances = {}
-    for digit in range(NUM_CLASSES):
-        own, real = features[classes == digit], reference_features[reference_labels == digit]
-        if len(own) < 2 or len(real) < 2:
-            distances[digit] = math.nan
-        else:
-            distances[digit] = metrics.frechet_distance_from_features(own, real)
-    return distances
+    return _by_class(metrics.frechet_distance_from_features, 2, math.nan, features, classes,
+                     reference_features, reference_labels)
+
+
+def per_class_precision_recall(features, classes, reference_features, reference_labels,
+                               k=manifolds.PRECISION_K):
+    """``{digit: dict(precision=..., recall=...)}`` of each class against the reference's.
+
+    The arguments are those of ``per_class_fid``; each pair is
+    ``manifolds.precision_recall_from_features`` on the rows of one class, with ``k``
+    neighbours. A class with at most ``k`` images, or reference digits, gets NaN for both.
+    """
+    k = manifolds._check_count("k", k)
+
+    def precision_recall(own, real):
+        return manifolds.precision_recall_from_features(own, real, k)
+
+    missing = dict(precision=math.nan, recall=math.nan)
+    return _by_class(precision_recall, k + 1, missing, features, classes, reference_features,
+                     reference_labels)
 
 
 # The reference and the per-class floor.
@@ -169,16 +196,8 @@ def _floor_features(split, counts, batch_size):
     return {digit: _FLOORS[split, digit][: len(order)] for digit, order in orders.items()}
 
 
-def class_fid_floor(class_counts, n=10_000, reference="test", batch_size=1000):
-    """``{digit: fid}`` of real digits at the given per-class counts: ``per_class_fid``'s floor.
-
-    For each class c, ``class_counts[c]`` real digits of class c from the other split (a fixed
-    draw, seeded by ``metrics.REFERENCE_SEED`` and c, capped at the class's size there: 892 to
-    1,135 digits in the test split, 5,421 to 6,742 in train) against the class-c digits of the
-    ``n`` reference digits that ``metrics.evaluate`` compares against. NaN where a count, or
-    the class's reference digits, are fewer than 2. Features are cached per process, so a
-    repeated call costs only the distances.
-    """
+def _class_floor(score, missing, class_counts, n, reference, batch_size):
+    """``score`` (a per-class metric) of real digits at the given counts; ``missing`` elsewhere."""
     n = _check_sample_size(n, reference)
     counts = np.asarray(class_counts)
     if (counts.shape != (NUM_CLASSES,) or not np.issubdtype(counts.dtype, np.integer)
@@ -190,11 +209,31 @@ def class_fid_floor(class_counts, n=10_000, reference="test", batch_size=1000):
     other = "train" if reference == "test" else "test"
     wanted = {digit: int(count) for digit, count in enumerate(counts) if count >= 2}
     reference_features, reference_labels = _reference(reference, n, batch_size)
-    floors = dict.fromkeys(range(NUM_CLASSES), math.nan)
+    floors = {digit: copy.copy(missing) for digit in range(NUM_CLASSES)}
     for digit, real in _floor_features(other, wanted, batch_size).items():
         classes = np.full(len(real), digit)
-        floors[digit] = per_class_fid(real, classes, reference_features, reference_labels)[digit]
+        floors[digit] = score(real, classes, reference_features, reference_labels)[digit]
     return floors
+
+
+def class_fid_floor(class_counts, n=10_000, reference="test", batch_size=1000):
+    """``{digit: fid}`` of real digits at the given per-class counts: ``per_class_fid``'s floor.
+
+    For each class c, ``class_counts[c]`` real digits of class c from the other split (a fixed
+    draw, seeded by ``metrics.REFERENCE_SEED`` and c, capped at the class's size there: 892 to
+    1,135 digits in the test split, 5,421 to 6,742 in train) against the class-c digits of the
+    ``n`` reference digits that ``metrics.evaluate`` compares against. NaN where a count, or
+    the class's reference digits, are fewer than 2. Features are cached per process, so a
+    repeated call costs only the distances.
+    """
+    return _class_floor(per_class_fid, math.nan, class_counts, n, reference, batch_size)
+
+
+def class_precision_recall_floor(class_counts, n=10_000, reference="test", batch_size=1000):
+    """``per_class_precision_recall`` of the real digits of ``class_fid_floor``: its floor."""
+    missing = dict(precision=math.nan, recall=math.nan)
+    return _class_floor(per_class_precision_recall, missing, class_counts, n, reference,
+                        batch_size)
 
 
 # Whole evaluation.
@@ -216,6 +255,14 @@ def _worst_class(class_fid, floor):
                 worst_real_class_fid=float(np.nanmax(real)))
 
 
+def _worst_recall(recall):
+    """The class of lowest recall and its recall (``None`` and NaN when no class has one)."""
+    if np.all(np.isnan(recall)):
+        return dict(worst_recall_class=None, worst_class_recall=math.nan)
+    worst = int(np.nanargmin(recall))
+    return dict(worst_recall_class=worst, worst_class_recall=float(recall[worst]))
+
+
 def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, labels=None,
                      batch_size=1000, latent=None, value_range=None):
     """Per-class FID of ``n`` images against the real digits of each class, with its floor.
@@ -228,11 +275,14 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     predicted classes, and there is no label accuracy.
 
     Returns a flat dict: ``n``; ``label_accuracy`` (with labels only); lists indexed by digit:
-    ``class_counts``, ``class_fid`` and ``class_fid_floor`` (``class_fid_floor`` at those
-    counts); ``worst_class`` (the class with the largest FID relative to its own floor),
-    ``worst_class_fid``, ``worst_class_ratio`` (its FID / its floor) and
-    ``worst_real_class_fid`` (the largest floor); ``unsure_share``. NaN marks a class with fewer than 2 images,
-    which ``worst_class`` skips; a digit never drawn is mode dropping, which ``evaluate``'s
+    ``class_counts``, ``class_fid``, ``class_fid_floor`` (``class_fid_floor`` at those
+    counts), ``class_precision``, ``class_recall`` (k = 3) and their floors
+    ``class_precision_floor``, ``class_recall_floor``; ``worst_class`` (the class with the
+    largest FID relative to its own floor), ``worst_class_fid``, ``worst_class_ratio`` (its FID
+    / its floor) and ``worst_real_class_fid`` (the largest floor); ``worst_recall_class`` (the
+    class of lowest recall: the least of its real variety drawn) and ``worst_class_recall``;
+    ``unsure_share``. NaN marks a class with fewer than 2 images (4 for precision and recall),
+    which the worst classes skip; a digit never drawn is mode dropping, which ``evaluate``'s
     ``classes_seen`` counts.
     """
     n = _check_sample_size(n, reference)
@@ -261,8 +311,11 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     features, logits = evaluator.features_and_logits(images, batch_size, value_range)
     classes = labels if labels is not None else np.argmax(logits, axis=1)
     counts = np.bincount(classes, minlength=NUM_CLASSES)
-    class_fid = per_class_fid(features, classes, *_reference(reference, n, batch_size))
+    real = _reference(reference, n, batch_size)
+    class_fid = per_class_fid(features, classes, *real)
     floor = class_fid_floor(counts, n, reference, batch_size)
+    manifold = per_class_precision_recall(features, classes, *real)
+    manifold_floor = class_precision_recall_floor(counts, n, reference, batch_size)
     scores = dict(n=n, unsure_share=unsure_share(logits))
     if labels is not None:
         scores["label_accuracy"] = label_accuracy(logits, labels)
@@ -270,8 +323,13 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
         class_counts=counts.tolist(),
         class_fid=[class_fid[digit] for digit in range(NUM_CLASSES)],
         class_fid_floor=[floor[digit] for digit in range(NUM_CLASSES)],
+        class_precision=[manifold[digit]["precision"] for digit in range(NUM_CLASSES)],
+        class_recall=[manifold[digit]["recall"] for digit in range(NUM_CLASSES)],
+        class_precision_floor=[manifold_floor[digit]["precision"] for digit in range(NUM_CLASSES)],
+        class_recall_floor=[manifold_floor[digit]["recall"] for digit in range(NUM_CLASSES)],
         **_worst_class(class_fid, floor),
     )
+    scores.update(_worst_recall(np.array(scores["class_recall"])))
     return scores
 
 

@@ -13,20 +13,30 @@ small MNIST classifier trained in this project) instead of downloaded Inception 
   for Training GANs") with the evaluator as classifier; 10 is the maximum.
 - ``class_coverage``: the predicted class histogram, its KL divergence from the real one and
   the number of classes seen (mode dropping, as in Srivastava et al., 2017, "VEEGAN").
+- ``precision_recall_from_features`` and ``density_coverage_from_features``: the share of
+  generated digits among real ones (fidelity) and of real ones among generated ones
+  (diversity), from k-nearest-neighbour balls (``gan_mnist.manifolds``).
 - ``evaluate``: all of them at once, next to the same numbers for real digits (the "floor").
 
 Images are taken as ``gan_mnist.evaluator.prepare_images`` takes them; ``gan-mnist evaluate``
 scores a run or a ``.npy`` file of images from the command line.
 """
 
+import math
+
 import numpy as np
 
-from gan_mnist import evaluator, latent as latent_noise
+from gan_mnist import evaluator, latent as latent_noise, manifolds
 from gan_mnist.backend import keras
 from gan_mnist.choices import MAX_SAMPLES, REFERENCES  # noqa: F401 (part of the API)
 from gan_mnist.data import load_mnist
 from gan_mnist.evaluator import NUM_CLASSES
 from gan_mnist.images import parse_range, to_unit
+from gan_mnist.manifolds import CHUNK_SIZE, DENSITY_K, PRECISION_K
+from gan_mnist.manifolds import (  # noqa: F401 (part of the API)
+    _check_feature_pair, density_coverage_from_features, manifold_metrics_from_features,
+    nearest_neighbour_radii, precision_recall_from_features,
+)
 
 # A class counts as "seen" when its share of the samples is at least this fraction of its
 # share of the real digits: about 1% of the samples on MNIST, far above the evaluator's own
@@ -45,28 +55,6 @@ _LABELS = {}
 
 
 # Frechet distance.
-
-
-def _check_feature_pair(features, reference_features):
-    """Both feature sets as float64 ``(samples, dims)`` with the same number of dimensions."""
-    checked = []
-    for argument, values in (("features", features), ("reference_features", reference_features)):
-        values = np.asarray(values, dtype=np.float64)
-        if values.ndim != 2 or len(values) < 2:
-            raise ValueError(
-                f"{argument} must be a 2-D array (samples, features) with at least 2 samples, "
-                f"got shape {values.shape}."
-            )
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"{argument} holds NaN or infinite values.")
-        checked.append(values)
-    features, reference_features = checked
-    if features.shape[1] != reference_features.shape[1]:
-        raise ValueError(
-            f"The feature sets have {features.shape[1]} and {reference_features.shape[1]} "
-            "dimensions; they must match."
-        )
-    return features, reference_features
 
 
 def _symmetric_sqrt(matrix):
@@ -286,29 +274,41 @@ def _pick(split, n):
     return images[np.sort(chosen)]
 
 
-def _scores(features, logits, reference, reference_features, subsets, subset_size, seed):
+def _manifold_scores(features, cached):
+    """Precision, recall, density and coverage with the reference's cached radii (NaN: n <= k)."""
+    if cached["radii"] is None:
+        return dict.fromkeys(("precision", "recall", "density", "coverage"), math.nan)
+    return manifolds._ball_scores(features, cached["features"], cached["radii"], PRECISION_K,
+                                  DENSITY_K, CHUNK_SIZE)
+
+
+def _scores(features, logits, reference, cached, subsets, subset_size, seed):
     """Every metric of one sample's features and logits against a reference split."""
+    reference_features = cached["features"]
     kid, kid_std = kernel_distance_from_features(
         features, reference_features, subsets, subset_size, seed=seed
     )
-    coverage = class_coverage_from_logits(logits, _labels(reference))
+    classes = class_coverage_from_logits(logits, _labels(reference))
     fid = frechet_distance_from_features(features, reference_features)
     score = classifier_score_from_logits(logits)
-    return dict(fid=fid, kid=kid, kid_std=kid_std, score=score, class_kl=coverage["kl"],
-                classes_seen=coverage["classes_seen"])
+    return dict(fid=fid, kid=kid, kid_std=kid_std, score=score, class_kl=classes["kl"],
+                classes_seen=classes["classes_seen"], **_manifold_scores(features, cached))
 
 
 def _reference(reference, n, batch_size, subsets, subset_size):
-    """Features of the reference digits and the real-data floor, cached per process."""
+    """Features (and ball radii) of the reference digits and the real-data floor, cached."""
     key = (reference, n, subsets, subset_size)
     if key not in _REFERENCES:
         other = "train" if reference == "test" else "test"
-        reference_features, _ = evaluator.features_and_logits(_pick(reference, n), batch_size)
+        features, _ = evaluator.features_and_logits(_pick(reference, n), batch_size)
+        radii = (manifolds._squared_radii(features, (PRECISION_K, DENSITY_K), CHUNK_SIZE)
+                 if n > max(PRECISION_K, DENSITY_K) else None)
+        cached = dict(features=features, radii=radii)
         floor_features, floor_logits = evaluator.features_and_logits(_pick(other, n), batch_size)
-        floor = _scores(floor_features, floor_logits, reference, reference_features, subsets,
-                        subset_size, REFERENCE_SEED)
-        floor = {f"floor_{name}": value for name, value in floor.items()}
-        _REFERENCES[key] = dict(features=reference_features, floor=floor)
+        floor = _scores(floor_features, floor_logits, reference, cached, subsets, subset_size,
+                        REFERENCE_SEED)
+        cached["floor"] = {f"floor_{name}": value for name, value in floor.items()}
+        _REFERENCES[key] = cached
     return _REFERENCES[key]
 
 
@@ -365,9 +365,9 @@ def evaluate(generator_or_images, n=10_000, reference="test", seed=0, batch_size
     against the same reference, so every number can be read against what real digits score.
 
     Returns a flat dict of numbers: ``n``, ``fid``, ``kid``, ``kid_std``, ``score``,
-    ``class_kl``, ``classes_seen``, ``fid_ratio`` (fid / floor_fid) and ``floor_fid``,
-    ``floor_kid``, ``floor_kid_std``, ``floor_score``, ``floor_class_kl``,
-    ``floor_classes_seen``. Reference features and the floor are cached per process.
+    ``class_kl``, ``classes_seen``, ``precision``, ``recall`` (k = 3), ``density``,
+    ``coverage`` (k = 5; NaN when n <= 5), ``fid_ratio`` (fid / floor_fid) and the ``floor_``
+    of each but n and fid_ratio. Reference features, radii and the floor are cached per process.
     """
     if reference not in REFERENCES:
         raise ValueError(f"Unknown reference {reference!r}; valid references: {REFERENCES}.")
@@ -393,7 +393,7 @@ def evaluate(generator_or_images, n=10_000, reference="test", seed=0, batch_size
             raise ValueError(f"The generator returned {len(images)} images, expected {n}.")
     features, logits = evaluator.features_and_logits(images, batch_size, value_range)
     cached = _reference(reference, n, batch_size, subsets, subset_size)
-    scores = _scores(features, logits, reference, cached["features"], subsets, subset_size, seed)
+    scores = _scores(features, logits, reference, cached, subsets, subset_size, seed)
     fid_ratio = scores["fid"] / cached["floor"]["floor_fid"]
     return dict(n=n, **scores, fid_ratio=fid_ratio, **cached["floor"])
 

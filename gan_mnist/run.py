@@ -321,6 +321,8 @@ class Run:
         return (
             f"Frechet distance {scores['fid']:.2f} (real digits {scores['floor_fid']:.2f}), "
             f"classifier score {scores['score']:.2f} (real digits {scores['floor_score']:.2f}), "
+            f"precision {scores['precision']:.2f} and recall {scores['recall']:.2f} (real digits "
+            f"{scores['floor_precision']:.2f} and {scores['floor_recall']:.2f}), "
             f"{scores['classes_seen']} classes seen, worst class {scores['worst_class']} at "
             f"{scores['worst_class_ratio']:.1f}x its floor{accuracy}"
         )

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from gan_mnist import class_metrics, evaluator, metrics
+from gan_mnist import class_metrics, evaluator, manifolds, metrics
 from gan_mnist.data import load_mnist
 
 # About 200 digits per class keeps every `evaluate_classes` call to a second or two.
@@ -120,6 +120,29 @@ def test_per_class_fid_splits_by_class_like_a_hand_computed_reference():
     assert [d for d in range(10) if math.isnan(distances[d])] == [2, 3, 4, 5, 6, 7, 8, 9]
 
 
+def test_per_class_precision_and_recall_are_those_of_each_class_alone():
+    generator = np.random.default_rng(1)
+    features, reference = generator.standard_normal((60, 3)), generator.standard_normal((50, 3))
+    # Class 0 has 30 images, class 1 has 27 and class 2 three: too few for k = 3 neighbours.
+    classes = np.repeat([0, 1, 2], [30, 27, 3])
+    labels = np.repeat([0, 1, 2, 3], [20, 20, 5, 5])
+    # Class 1's images are shifted away from its digits: lower precision and recall.
+    features[classes == 1] += 1.0
+    scores = class_metrics.per_class_precision_recall(features, classes, reference, labels)
+    for digit in (0, 1):
+        assert scores[digit] == manifolds.precision_recall_from_features(
+            features[classes == digit], reference[labels == digit]
+        )
+    assert scores[1]["recall"] < scores[0]["recall"]
+    for digit in range(2, 10):
+        assert math.isnan(scores[digit]["precision"]) and math.isnan(scores[digit]["recall"])
+    # With k = 2, class 2's three images are enough.
+    fewer = class_metrics.per_class_precision_recall(features, classes, reference, labels, k=2)
+    assert 0 <= fewer[2]["precision"] <= 1 and math.isnan(fewer[3]["recall"])
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        class_metrics.per_class_precision_recall(features, classes, reference, labels, k=0)
+
+
 def test_the_worst_class_is_the_largest_ratio_to_its_own_floor():
     nan = math.nan
     class_fid = dict(enumerate([8.0, 25.0, nan, 3.0, nan, nan, nan, nan, nan, 40.0]))
@@ -129,6 +152,11 @@ def test_the_worst_class_is_the_largest_ratio_to_its_own_floor():
     )
     with pytest.raises(ValueError, match="more images"):
         class_metrics._worst_class(dict.fromkeys(range(10), nan), dict.fromkeys(range(10), nan))
+    recall = np.array([0.9, nan, 0.4, 0.8, nan, nan, nan, nan, nan, 0.95])
+    assert class_metrics._worst_recall(recall) == dict(worst_recall_class=2,
+                                                       worst_class_recall=0.4)
+    nothing = class_metrics._worst_recall(np.full(10, nan))
+    assert nothing["worst_recall_class"] is None and math.isnan(nothing["worst_class_recall"])
 
 
 def test_the_reference_is_the_draw_of_metrics_evaluate(test_split, reference):
@@ -160,6 +188,10 @@ def test_the_floor_draws_nested_digits_of_each_class_from_the_other_split(
         rel=1e-4,
     )
     assert [d for d in range(10) if math.isnan(floor[d])] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    floor = class_metrics.class_precision_recall_floor([0, 1, 0, 8, 0, 0, 0, 0, 0, 0], n=N)
+    expected = manifolds.precision_recall_from_features(expected, features[reference_labels == 3])
+    assert floor[3] == pytest.approx(expected, abs=1e-9)
+    assert [d for d in range(10) if math.isnan(floor[d]["recall"])] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
     # Capped at the class's size: the test split holds 892 fives.
     assert len(class_metrics._floor_features("test", {5: 5000}, 1000)[5]) == 892
 
@@ -193,6 +225,12 @@ def test_real_digits_score_their_class_floor_and_far_from_other_classes(
     assert np.all((0.5 < ratios) & (ratios < 2.5)), ratios
     assert scores["worst_class_ratio"] == pytest.approx(ratios.max())
     assert scores["worst_real_class_fid"] == pytest.approx(max(scores["class_fid_floor"]))
+    # Precision and recall near their floors, which are themselves estimates from ~200 digits.
+    for name in ("class_precision", "class_recall"):
+        measured, floor = np.array(scores[name]), np.array(scores[name + "_floor"])
+        assert np.all((0.8 < floor) & (floor < 1.0)), floor
+        assert np.all(np.abs(measured - floor) < 0.12), (measured, floor)
+    assert scores["worst_class_recall"] == min(scores["class_recall"]) > 0.8
 
     # The digits of class c - 1 against the reference's class c: another distribution.
     wrong = class_metrics.per_class_fid(features, (labels + 1) % 10, *reference)
@@ -220,6 +258,9 @@ def test_a_collapsed_class_is_the_worst_while_the_overall_fid_barely_moves(
     scores = class_metrics.evaluate_classes(collapsed, n=N, labels=labels)
     assert scores["worst_class"] == 7 and scores["worst_class_ratio"] > 10
     assert scores["label_accuracy"] == pytest.approx(clean["label_accuracy"], abs=0.01)
+    # One real-looking seven, drawn again and again: precise, but no variety at all.
+    assert scores["class_precision"][7] > 0.9
+    assert scores["worst_recall_class"] == 7 and scores["worst_class_recall"] < 0.05
     others = [digit for digit in range(10) if digit != 7]
     np.testing.assert_allclose(np.array(scores["class_fid"])[others],
                                np.array(clean["class_fid"])[others], rtol=1e-3)
@@ -236,3 +277,6 @@ def test_a_collapsed_class_is_the_worst_while_the_overall_fid_barely_moves(
     # An unconditional generator with the same failure: the predicted classes show it too.
     predicted = class_metrics.evaluate_classes(lambda n, seed: collapsed[:n], n=N)
     assert predicted["worst_class"] == 7 and predicted["worst_class_ratio"] > 10
+    # Still the lowest recall, if less low: an image of another digit read as a seven has the
+    # copies as its third neighbour, so its wide ball holds many real sevens.
+    assert predicted["worst_recall_class"] == 7 and predicted["worst_class_recall"] < 0.6

@@ -104,7 +104,8 @@ def test_train_writes_the_run_folder(trained):
 
     scores = json.loads((run_dir / "metrics.json").read_text())
     assert scores["step"] == STEPS and scores["n"] == 200
-    assert {"fid", "kid", "score", "classes_seen", "floor_fid"} <= set(scores)
+    assert {"fid", "kid", "score", "classes_seen", "floor_fid", "precision", "recall", "density",
+            "coverage", "floor_recall", "class_recall", "worst_recall_class"} <= set(scores)
     # Sixty steps of a GAN are far from digits; real digits are far closer to the test set.
     assert scores["fid"] > 5 * scores["floor_fid"]
 
@@ -232,7 +233,8 @@ def test_evaluate_prints_the_metrics_as_json(trained):
     assert scores["step"] == STEPS and scores["n"] == 200
     # The same samples and reference as train's metrics.json, so the same numbers.
     written = json.loads((run_dir / "metrics.json").read_text())
-    for name in ("fid", "kid", "score", "classes_seen", "floor_fid"):
+    for name in ("fid", "kid", "score", "classes_seen", "floor_fid", "precision", "recall",
+                 "density", "coverage", "floor_coverage"):
         assert scores[name] == pytest.approx(written[name], rel=1e-6)
 
 
@@ -243,6 +245,7 @@ def test_evaluate_scores_a_file_of_images(tmp_path):
     assert_ok(completed)
     scores = json.loads(completed.stdout)
     assert scores["n"] == 300 and scores["classes_seen"] == 10 and scores["images"] == str(digits)
+    assert 0.5 < scores["recall"] <= 1 and 0.5 < scores["floor_recall"] <= 1
 
     np.save(digits, np.zeros((300, 27, 28), np.uint8))
     assert "shape" in assert_one_line_error(gan_mnist("evaluate", "--images", str(digits)), 1)

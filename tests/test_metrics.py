@@ -48,6 +48,16 @@ def test_evaluate_rejects_bad_arguments(test_split):
         metrics.evaluate(np.full((100, 28, 28), 3.0, np.float32), n=100)
 
 
+def test_neighbour_balls_need_more_samples_than_neighbours(test_split):
+    # Density's k = 5 nearest neighbours need 6 digits per set; below that the four are NaN.
+    few = metrics.evaluate(test_split[0][:5], n=5, subsets=2)
+    for name in ("precision", "recall", "density", "coverage"):
+        assert math.isnan(few[name]) and math.isnan(few[f"floor_{name}"])
+    assert math.isfinite(few["fid"])
+    enough = metrics.evaluate(test_split[0][:6], n=6, subsets=2)
+    assert 0 <= enough["floor_precision"] <= 1 and enough["density"] >= 0
+
+
 # Frechet distance.
 
 
@@ -177,12 +187,22 @@ def test_real_digits_score_near_the_floor_and_far_from_noise(unseen_train_images
     assert abs(real["kid"]) < 3 * real["kid_std"]
     assert real["score"] > 9.0 and real["score"] == pytest.approx(real["floor_score"], rel=0.05)
     assert real["classes_seen"] == 10 and real["class_kl"] < 0.02
+    # Real digits sit among the reference's and cover them about as well as the floor does.
+    for name in ("precision", "recall", "coverage"):
+        assert 0.8 < real[f"floor_{name}"] < 1.0
+        assert real[name] == pytest.approx(real[f"floor_{name}"], abs=0.03)
+    assert 0.85 < real["floor_density"] < 1.15
+    assert real["density"] == pytest.approx(real["floor_density"], abs=0.05)
 
     noise = np.random.default_rng(8).uniform(0, 1, (N, 28, 28)).astype(np.float32)
     fake = metrics.evaluate(noise, n=N, **KID)
     assert fake["fid"] > 50 * real["fid"]
     assert fake["kid"] > 100 * max(real["kid"], real["kid_std"])
     assert fake["floor_fid"] == real["floor_fid"]
+    assert fake["floor_precision"] == real["floor_precision"]
+    # No noise image lies among the digits, and no digit among the noise.
+    for name in ("precision", "recall", "density", "coverage"):
+        assert fake[name] == 0.0
 
 
 def test_a_one_class_generator_sees_one_class_and_scores_near_one(test_split):
@@ -198,6 +218,9 @@ def test_a_one_class_generator_sees_one_class_and_scores_near_one(test_split):
     share_of_ones = np.mean(labels == 1)
     assert result["class_kl"] == pytest.approx(-math.log(share_of_ones), rel=0.05)
     assert result["fid"] > 10 * result["floor_fid"]
+    # Real-looking ones, but only ones: high precision, recall and coverage near their share.
+    assert result["precision"] > 0.9
+    assert share_of_ones < result["recall"] < 0.2 and share_of_ones < result["coverage"] < 0.2
 
 
 def test_keras_generators_need_their_latent_and_are_reproducible():

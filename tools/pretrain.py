@@ -53,8 +53,10 @@ CURVE_COLUMNS = ("step", "train_seconds", "fid", "score", "worst_class_ratio", "
                  "raw_fid", "raw_score", "raw_worst_class_ratio", "raw_label_accuracy")
 # What the evaluation of the average keeps in the shipped record.
 RECORDED = ("fid", "floor_fid", "fid_ratio", "score", "floor_score", "classes_seen", "class_kl",
-            "worst_class", "worst_class_ratio", "worst_real_class_fid", "class_fid",
-            "class_fid_floor", "label_accuracy")
+            "precision", "floor_precision", "recall", "floor_recall", "density", "floor_density",
+            "coverage", "floor_coverage", "worst_class", "worst_class_ratio",
+            "worst_real_class_fid", "class_fid", "class_fid_floor", "worst_recall_class",
+            "worst_class_recall", "label_accuracy")
 
 
 def recipe(name, steps=None, evaluate_every=EVALUATE_EVERY):
