@@ -1,10 +1,11 @@
 """gan_mnist: the package behind the GAN-on-MNIST notebook tutorial series.
 
 The pieces a lesson reaches for first are here: ``load_mnist``, ``RunConfig``, ``train``,
-``Run``, ``GAN``, ``build_gan``, ``set_seed`` and ``pretrained`` (the shipped generators); the
-modules hold the rest (``docs/architecture.md`` shows how they fit together). Names load on
-first use, so importing the package (or asking the command line for ``--help``) does not start
-TensorFlow.
+``Run``, ``GAN``, ``build_gan``, ``set_seed``, ``pretrained`` (the shipped generators) and
+``explore`` (a live widget, with ipywidgets); the modules hold the rest
+(``docs/architecture.md`` shows how they fit together). Names load on first use, so importing
+the package (or asking the command line for ``--help``) starts neither TensorFlow nor
+ipywidgets.
 """
 
 import importlib
@@ -14,15 +15,15 @@ __version__ = "0.1.0"
 MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
     "config", "data",
-    "engine", "evaluator", "history", "images", "latent", "losses", "metrics", "models",
-    "shipped", "visualize",
+    "engine", "evaluator", "explorer", "history", "images", "latent", "losses", "manifolds",
+    "metrics", "models", "shipped", "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {
     "GAN": "gan", "build_gan": "gan", "Run": "run", "RunConfig": "run_config",
     "TrainingResult": "training", "train": "training", "set_seed": "seeding",
     "fast_mode": "config", "pick": "config", "download_mnist": "data", "load_mnist": "data",
-    "make_dataset": "data", "pretrained": "shipped",
+    "make_dataset": "data", "pretrained": "shipped", "explore": "explorer",
 }
 
 __all__ = sorted(MODULES + tuple(NAMES))

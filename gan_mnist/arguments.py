@@ -45,16 +45,19 @@ def _integer(minimum, maximum=None):
     return parse
 
 
-def _number(low, high=None, low_inclusive=True):
+def _number(low, high=None, low_inclusive=True, high_inclusive=False):
     def parse(text):
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         too_low = value < low if low_inclusive else value <= low
-        if not math.isfinite(value) or too_low or (high is not None and value >= high):
+        too_high = high is not None and (value > high if high_inclusive else value >= high)
+        if not math.isfinite(value) or too_low or too_high:
             upper = "inf" if high is None else f"{high:g}"
-            bounds = f"{'[' if low_inclusive else '('}{low:g}, {upper})"
+            opening = "[" if low_inclusive else "("
+            closing = "]" if high_inclusive else ")"
+            bounds = f"{opening}{low:g}, {upper}{closing}"
             raise argparse.ArgumentTypeError(f"expected a number in {bounds}, got {text}")
         return value
 
@@ -175,6 +178,11 @@ def build_parser():
     sample.add_argument("--cluster", type=_integer(0), metavar="C",
                         help="for a self-conditioned run: only this cluster (default: clusters "
                              "drawn by their sizes)")
+    sample.add_argument("--truncation", type=_number(0.0, 1.0, high_inclusive=True), default=1.0,
+                        metavar="PSI",
+                        help="the truncation trick: shrink the noise towards its mean by PSI; "
+                             "smaller values give more typical, less varied digits, 0 one digit "
+                             "per label or cluster (default: 1, the noise as drawn)")
     sample.add_argument("--out", required=True, metavar="PATH",
                         help="a .png for a grid of the digits, or .npy for the images themselves")
 
@@ -183,8 +191,9 @@ def build_parser():
         (
             "Score the latest checkpoint of a run folder, or images saved as a .npy array (uint8, "
             "or floats in [0, 1] or [-1, 1]), with gan_mnist.metrics: Frechet and kernel "
-            "distances, classifier score and class coverage, each with the value real digits "
-            "get (floor_*). Prints JSON."
+            "distances, classifier score, class coverage, precision, recall, density and "
+            "coverage, each with the value real digits get (floor_*), and per-class scores. "
+            "Prints JSON."
         ),
     )
     source = evaluate.add_mutually_exclusive_group(required=True)

@@ -182,7 +182,7 @@ def _sample(arguments):
     if gan.conditional:
         labels = digits_in_rows(arguments.n) if arguments.digit is None else arguments.digit
     images = gan.generate(arguments.n, seed=arguments.seed, labels=labels,
-                          clusters=arguments.cluster)
+                          clusters=arguments.cluster, truncation=arguments.truncation)
     if out.suffix.lower() == ".png":
         columns = math.ceil(math.sqrt(arguments.n))
         if gan.conditional and arguments.digit is None:
@@ -198,8 +198,9 @@ def _sample(arguments):
     )
     if arguments.cluster is not None:
         which = f" of cluster {arguments.cluster}"
-    print(f"Wrote {arguments.n} samples{which} (seed {arguments.seed}) from step {step:,} of "
-          f"{arguments.run_dir} to {out}.")
+    truncated = "" if arguments.truncation == 1 else f", truncation {arguments.truncation:g}"
+    print(f"Wrote {arguments.n} samples{which} (seed {arguments.seed}{truncated}) from step "
+          f"{step:,} of {arguments.run_dir} to {out}.")
     return 0
 
 

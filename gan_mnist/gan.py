@@ -171,15 +171,16 @@ class GAN(engine.Trainer):
     def call(self, inputs, training=False):
         return self.sampler(inputs, training=training)
 
-    def sample_latent(self, n, seed=None):
+    def sample_latent(self, n, seed=None, truncation=1.0):
         """``n`` latent vectors, float32 ``(n, latent_dim)``; the same ``seed`` gives the same ones.
 
         Drawn with a NumPy generator of their own, so calling this never shifts training's
-        random numbers.
+        random numbers. ``truncation`` below 1 shrinks them towards their mean
+        (``latent.truncate``).
         """
-        return sample_latent(n, self.latent_dim, self.latent, seed)
+        return sample_latent(n, self.latent_dim, self.latent, seed, truncation)
 
-    def generate(self, n, seed=None, labels=None, clusters=None, raw=False):
+    def generate(self, n, seed=None, labels=None, clusters=None, raw=False, truncation=1.0):
         """``n`` generated images in ``value_range``, a NumPy array, from ``sample_latent``.
 
         A conditional GAN makes the digits ``labels`` asks for: one digit for all, one label
@@ -187,8 +188,10 @@ class GAN(engine.Trainer):
         self-conditioned GAN needs neither: it draws cluster ids by the clusters' shares with
         the same ``seed``, unless ``clusters`` (one id for all, or one per image) asks what
         some clusters learned. ``raw`` draws with the generator's own weights instead of their
-        average. Batch normalisation runs in inference mode, so a fixed seed gives the same
-        images until the generator trains.
+        average. ``truncation`` (the truncation trick, ``latent.truncate``) below 1 trades
+        variety for typical digits; the labels and clusters drawn stay the same. Batch
+        normalisation runs in inference mode, so a fixed seed gives the same images until the
+        generator trains.
         """
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
         if clusters is not None and not self.self_conditioned:
@@ -199,18 +202,33 @@ class GAN(engine.Trainer):
                 + (" (it learned clusters without labels: ask with clusters=...)."
                    if self.self_conditioned else ".")
             )
-        latents = self.sample_latent(n, seed)
+        latents = self.sample_latent(n, seed, truncation)
+        ids = labels
+        if self.self_conditioned:
+            ids = self.draw_clusters(n, seed) if clusters is None else clusters
+        elif self.conditional and labels is None:
+            ids = np.random.default_rng([seed, 1]).integers(0, conditioning.NUM_CLASSES, n)
+        return self.generate_from(latents, ids, raw)
+
+    def generate_from(self, latents, ids=None, raw=False):
+        """The images, in ``value_range``, that the sampler makes of these latent vectors.
+
+        A conditional GAN needs ``ids``, the digits' labels, and a self-conditioned one their
+        cluster ids: one for all, or one per vector. ``raw`` uses the generator's own weights.
+        """
+        latents = np.asarray(latents, dtype=np.float32)
         network = self.generator if raw else self.sampler
         if self.classes is None:
+            if ids is not None:
+                raise ValueError("This GAN is neither conditional nor self-conditioned: it "
+                                 "takes latent vectors only (leave ids out).")
             return keras.ops.convert_to_numpy(network(latents, training=False))
-        if self.self_conditioned:
-            ids, what = (self.draw_clusters(n, seed) if clusters is None else clusters), "Clusters"
-        else:
-            ids, what = labels, "Labels"
-            if labels is None:
-                ids = np.random.default_rng([seed, 1]).integers(0, conditioning.NUM_CLASSES, n)
+        what = "Clusters" if self.self_conditioned else "Labels"
+        if ids is None:
+            raise ValueError(f"{what} are missing: this GAN needs ids=, one for all images or "
+                             "one per latent vector.")
         if np.ndim(ids) == 0:
-            ids = np.full(n, ids)
+            ids = np.full(len(latents), ids)
         ids = tf.constant(conditioning.check_labels(ids, len(latents), self.classes, what))
         return keras.ops.convert_to_numpy(network([tf.constant(latents), ids], training=False))
 
