@@ -1,11 +1,13 @@
-"""Keras callbacks for GAN training: snapshots, progress, TensorBoard logs, divergence guard.
+"""Keras callbacks for GAN training: snapshots, progress, TensorBoard logs, divergence guard,
+and a time budget.
 
 They count training steps (generator updates), not epochs, as the classic write-ups do ("a 4x4
 grid every 1000 iterations"), and read one record per step from ``GAN.latest_steps()`` even when
 many steps run per execution. A callback with a ``step_interval`` fires at exact multiples of it:
 ``GAN.fit`` sizes its executions so that every interval falls on an execution boundary. The
 history file and checkpoints have callbacks of their own (``gan_mnist.history.StepHistory``,
-``gan_mnist.checkpoints.Checkpoints``).
+``gan_mnist.checkpoints.Checkpoints``). ``TimeBudget`` works with any Keras model: it stops
+training on the clock, to compare models at an equal budget of time.
 """
 
 import math
@@ -301,3 +303,49 @@ class DivergenceGuard(keras.callbacks.Callback):
                     "no checkpoint was written after it. Try a lower learning rate, another "
                     "loss or a different seed."
                 )
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``seconds`` of wall-clock time have passed since training began.
+
+    For comparing models at an equal budget of time rather than of steps: train with
+    ``fit(..., epochs=<large>, callbacks=[TimeBudget(seconds)])`` and training ends at the first
+    batch end after the budget is spent (with ``steps_per_execution=k``, within ``k`` steps of
+    it). The clock starts in ``on_train_begin``, so compiling the first step is part of the
+    budget. ``steps`` (the batches trained) and ``seconds`` (the time used, a little over the
+    budget) are set as training goes; ``exhausted`` says whether the budget stopped it.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if (isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.integer,
+                                                                    np.floating))
+                or not math.isfinite(seconds) or seconds <= 0):
+            raise ValueError(f"seconds must be a positive, finite number, got {seconds!r}.")
+        self.budget = float(seconds)
+        self.steps = 0
+        self.seconds = 0.0
+        self.exhausted = False
+        self._start = None
+        self._done_before_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.steps, self.seconds, self.exhausted = 0, 0.0, False
+        self._done_before_epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._done_before_epoch = self.steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras passes the index of the epoch's last batch run: with many steps per execution,
+        # one call covers several.
+        self.steps = self._done_before_epoch + batch + 1
+        self.seconds = time.perf_counter() - self._start
+        if self.seconds >= self.budget:
+            self.exhausted = True
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self._start is not None:
+            self.seconds = time.perf_counter() - self._start

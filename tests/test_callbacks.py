@@ -1,6 +1,7 @@
-"""Tests of the training callbacks: snapshots, checkpoints, the divergence guard."""
+"""Tests of the training callbacks: snapshots, checkpoints, divergence guard, time budget."""
 
 import math
+import time
 
 import imageio.v3 as iio
 import keras
@@ -106,3 +107,66 @@ def test_make_checkpoint_holds_what_resuming_needs():
     for name in ("generator", "discriminator", "d_optimizer", "g_optimizer", "step", "random_seed"):
         assert hasattr(checkpoint, name)
     assert isinstance(checkpoint.generator, keras.Model)
+
+
+class FakeClock:
+    """Stands in for the ``time`` module in ``gan_mnist.callbacks``: ``now`` is set by hand."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def perf_counter(self):
+        return self.now
+
+
+class Stoppable:
+    stop_training = False
+
+
+def test_time_budget_stops_at_the_first_batch_end_past_the_budget(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(callbacks, "time", clock)
+    budget = callbacks.TimeBudget(10)
+    model = Stoppable()
+    budget.set_model(model)
+    budget.on_train_begin()
+    budget.on_epoch_begin(0)
+    for batch, now in enumerate((102.0, 105.0, 109.9)):
+        clock.now = now
+        budget.on_train_batch_end(batch)
+        assert not model.stop_training
+    budget.on_epoch_begin(1)  # Steps carry over epochs; Keras counts batches per epoch.
+    clock.now = 110.0
+    budget.on_train_batch_end(0)
+    assert model.stop_training and budget.exhausted
+    assert budget.steps == 4 and budget.seconds == 10.0
+    clock.now = 110.5
+    budget.on_train_end()
+    assert budget.seconds == 10.5  # The whole of fit, once it returns.
+
+
+def test_time_budget_counts_steps_per_execution_and_ends_fit():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=2)
+    x, y = np.zeros((32, 4), np.float32), np.zeros((32, 1), np.float32)
+
+    class Slow(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.05)
+
+    budget = callbacks.TimeBudget(0.5)
+    history = model.fit(x, y, batch_size=8, epochs=1_000, verbose=0, callbacks=[Slow(), budget])
+    assert budget.exhausted and budget.seconds >= 0.5
+    epochs = len(history.history["loss"])
+    assert epochs < 1_000 and budget.steps % 2 == 0 and 0 < budget.steps <= 4 * epochs
+    assert model.optimizer.iterations.numpy() == budget.steps
+
+    unhurried = callbacks.TimeBudget(3600)
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[unhurried])
+    assert not unhurried.exhausted and unhurried.steps == 12
+
+
+@pytest.mark.parametrize("seconds", [0, -1, math.inf, math.nan, True, "60", None])
+def test_time_budget_refuses_a_bad_budget(seconds):
+    with pytest.raises(ValueError, match="seconds must be a positive, finite number"):
+        callbacks.TimeBudget(seconds)
