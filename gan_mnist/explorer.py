@@ -119,6 +119,8 @@ class Explorer(widgets.VBox):
             control.observe(self._redraw, names="value")
         super().__init__([widgets.HBox(controls[:2]), *controls[2:], self.image])
         self._redraw()
+        # At its own size: in a VBox, JupyterLab would stretch it to the notebook's width.
+        self.image.layout.width = f"{PILImage.open(io.BytesIO(self.image.value)).width}px"
 
     def latents(self):
         """The noise of the cells as they stand: walked, then truncated; ``(cells, dim)``."""

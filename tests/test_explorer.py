@@ -157,3 +157,10 @@ def test_importing_the_package_imports_no_ipywidgets():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                timeout=120)
     assert completed.stdout.split() == ["False", "True"], completed.stderr
+
+
+def test_the_picture_keeps_its_own_size_in_the_layout(plain):
+    # JupyterLab stretches an image in a VBox to the notebook's width unless told its width.
+    explorer = explore(plain, rows=2, cols=3, scale=2)
+    grid = explorer.grid()
+    assert explorer.image.layout.width == f"{grid.shape[1] * 2}px"
