@@ -164,9 +164,10 @@ def precision_recall_from_features(features, reference_features, k=PRECISION_K,
     """Improved precision and recall of generated ``features`` against real ones, as a dict.
 
     With ``r_k(p)`` the distance from p to its k-th nearest neighbour in its own set,
-    precision = (1/M) sum_j 1[exists i: |y_j - x_i| <= r_k(x_i)], the share of the M generated
-    points inside some real ball (fidelity), and recall = (1/N) sum_i 1[exists j: |x_i - y_j|
-    <= r_k(y_j)], the share of the N real points inside some generated ball (diversity). Both
+    ``precision = (1/M) sum_j 1[exists i: ||y_j - x_i|| <= r_k(x_i)]``, the share of the M
+    generated points inside some real ball (fidelity), and
+    ``recall = (1/N) sum_i 1[exists j: ||x_i - y_j|| <= r_k(y_j)]``, the share of the N real
+    points inside some generated ball (diversity). Both
     run from 0 to 1: a set against itself scores 1 and 1, two samples of one distribution
     alike and below 1. One generated outlier among near-copies gets a wide ball that can hold
     many real points, so read a recall with the coverage, which draws real balls only.
