@@ -181,17 +181,13 @@ class GAN(engine.Trainer):
         return sample_latent(n, self.latent_dim, self.latent, seed, truncation)
 
     def generate(self, n, seed=None, labels=None, clusters=None, raw=False, truncation=1.0):
-        """``n`` generated images in ``value_range``, a NumPy array, from ``sample_latent``.
+        """``n`` images in ``value_range``, a NumPy array; a fixed ``seed`` gives the same ones.
 
-        A conditional GAN makes the digits ``labels`` asks for: one digit for all, one label
-        per image, or ``None`` for labels drawn uniformly with the same ``seed``. A
-        self-conditioned GAN needs neither: it draws cluster ids by the clusters' shares with
-        the same ``seed``, unless ``clusters`` (one id for all, or one per image) asks what
-        some clusters learned. ``raw`` draws with the generator's own weights instead of their
-        average. ``truncation`` (the truncation trick, ``latent.truncate``) below 1 trades
-        variety for typical digits; the labels and clusters drawn stay the same. Batch
-        normalisation runs in inference mode, so a fixed seed gives the same images until the
-        generator trains.
+        ``labels`` (conditional): one digit for all, one per image, or ``None`` for uniform
+        labels from ``seed``. A self-conditioned GAN draws cluster ids by their shares, unless
+        ``clusters`` (one for all, or one per image) asks for some. ``raw`` uses the
+        generator's own weights, not their average; ``truncation`` below 1 shrinks the noise
+        (``latent.truncate``), not the labels or clusters drawn.
         """
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
         if clusters is not None and not self.self_conditioned:

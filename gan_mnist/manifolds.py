@@ -12,7 +12,8 @@ points of the other set fall inside:
   points only, so that a few generated outliers cannot inflate them.
 - ``manifold_metrics_from_features``: all four in one pass over the distances.
 - ``nearest_neighbour_radii``: the ball radii, each point's distance to its k-th nearest
-  neighbour in its own set (the point itself left out).
+  neighbour in its own set (the point itself left out); ``reference_radii`` keeps a
+  reference's, squared, for many comparisons.
 
 Distances are Euclidean, computed ``CHUNK_SIZE`` rows at a time in float64, so that 10,000
 against 10,000 features of 128 dimensions take about 40 MB beyond the features (float32 is a
@@ -137,13 +138,25 @@ def _ball_scores(features, reference_features, reference_radii, precision_k, den
     return scores
 
 
+def reference_radii(reference_features, ks=(PRECISION_K, DENSITY_K), chunk_size=CHUNK_SIZE):
+    """``{k: squared radii}`` of the reference's balls for each k, as
+    ``manifold_metrics_from_features(reference_radii=...)`` takes them: for a reference that
+    many samples are compared against, computed once.
+    """
+    reference_features, _ = _check_feature_pair(reference_features, reference_features)
+    ks = sorted({_check_count("k", k, reference_features) for k in ks})
+    return _squared_radii(reference_features, ks, _check_count("chunk_size", chunk_size))
+
+
 def manifold_metrics_from_features(features, reference_features, precision_k=PRECISION_K,
-                                   density_k=DENSITY_K, chunk_size=CHUNK_SIZE):
+                                   density_k=DENSITY_K, chunk_size=CHUNK_SIZE,
+                                   reference_radii=None):
     """Precision, recall, density and coverage of ``features`` against ``reference_features``.
 
     Returns a dict with ``precision`` and ``recall`` (with ``precision_k`` neighbours) and
     ``density`` and ``coverage`` (with ``density_k``); see the two functions below. Each
     distance between the sets is computed once; ``None`` for a k leaves its pair out.
+    ``reference_radii`` (from ``reference_radii``) saves computing the reference's balls again.
     """
     features, reference_features = _check_feature_pair(features, reference_features)
     if precision_k is None and density_k is None:
@@ -153,8 +166,12 @@ def manifold_metrics_from_features(features, reference_features, precision_k=PRE
     if density_k is not None:
         density_k = _check_count("density_k", density_k, reference_features)
     chunk_size = _check_count("chunk_size", chunk_size)
-    ks = {k for k in (precision_k, density_k) if k is not None}
-    reference_radii = _squared_radii(reference_features, sorted(ks), chunk_size)
+    ks = sorted({k for k in (precision_k, density_k) if k is not None})
+    if reference_radii is None:
+        reference_radii = _squared_radii(reference_features, ks, chunk_size)
+    elif any(len(reference_radii.get(k, ())) != len(reference_features) for k in ks):
+        raise ValueError(f"reference_radii must hold the radii of these reference features for "
+                         f"k in {ks}: make them with reference_radii(reference_features).")
     return _ball_scores(features, reference_features, reference_radii, precision_k, density_k,
                         chunk_size)
 

@@ -32,7 +32,7 @@ from gan_mnist.choices import MAX_SAMPLES, REFERENCES  # noqa: F401 (part of the
 from gan_mnist.data import load_mnist
 from gan_mnist.evaluator import NUM_CLASSES
 from gan_mnist.images import parse_range, to_unit
-from gan_mnist.manifolds import CHUNK_SIZE, DENSITY_K, PRECISION_K
+from gan_mnist.manifolds import DENSITY_K, PRECISION_K
 from gan_mnist.manifolds import (  # noqa: F401 (part of the API)
     _check_feature_pair, density_coverage_from_features, manifold_metrics_from_features,
     nearest_neighbour_radii, precision_recall_from_features,
@@ -278,8 +278,8 @@ def _manifold_scores(features, cached):
     """Precision, recall, density and coverage with the reference's cached radii (NaN: n <= k)."""
     if cached["radii"] is None:
         return dict.fromkeys(("precision", "recall", "density", "coverage"), math.nan)
-    return manifolds._ball_scores(features, cached["features"], cached["radii"], PRECISION_K,
-                                  DENSITY_K, CHUNK_SIZE)
+    return manifolds.manifold_metrics_from_features(features, cached["features"],
+                                                    reference_radii=cached["radii"])
 
 
 def _scores(features, logits, reference, cached, subsets, subset_size, seed):
@@ -301,8 +301,7 @@ def _reference(reference, n, batch_size, subsets, subset_size):
     if key not in _REFERENCES:
         other = "train" if reference == "test" else "test"
         features, _ = evaluator.features_and_logits(_pick(reference, n), batch_size)
-        radii = (manifolds._squared_radii(features, (PRECISION_K, DENSITY_K), CHUNK_SIZE)
-                 if n > max(PRECISION_K, DENSITY_K) else None)
+        radii = manifolds.reference_radii(features) if n > max(PRECISION_K, DENSITY_K) else None
         cached = dict(features=features, radii=radii)
         floor_features, floor_logits = evaluator.features_and_logits(_pick(other, n), batch_size)
         floor = _scores(floor_features, floor_logits, reference, cached, subsets, subset_size,

@@ -146,3 +146,14 @@ def test_bad_arguments_raise_clear_errors():
         manifolds.manifold_metrics_from_features(points, points, None, None)
     with pytest.raises(ValueError, match="k=10 needs"):
         manifolds.nearest_neighbour_radii(points, 10)
+
+
+def test_reference_radii_computed_once_give_the_same_answers():
+    generator = np.random.default_rng(5)
+    real, generated = generator.normal(size=(60, 4)), generator.normal(0.3, 1.0, size=(50, 4))
+    radii = manifolds.reference_radii(real)
+    assert sorted(radii) == [manifolds.PRECISION_K, manifolds.DENSITY_K]
+    reused = manifolds.manifold_metrics_from_features(generated, real, reference_radii=radii)
+    assert reused == manifolds.manifold_metrics_from_features(generated, real)
+    with pytest.raises(ValueError, match="reference_radii"):
+        manifolds.manifold_metrics_from_features(generated, real[:40], reference_radii=radii)
