@@ -16,7 +16,7 @@ MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
     "config", "data",
     "engine", "evaluator", "explorer", "history", "images", "latent", "losses", "manifolds",
-    "metrics", "models", "shipped", "speed", "visualize",
+    "metrics", "models", "schedules", "shipped", "speed", "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {

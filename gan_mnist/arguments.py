@@ -106,6 +106,9 @@ def _add_train(commands):
                        help="digits per step (default: the preset's)")
     train.add_argument("--learning-rate", type=_number(0.0, low_inclusive=False), metavar="LR",
                        help="Adam's learning rate for both networks (default: the preset's)")
+    train.add_argument("--decay-start", type=_integer(0), metavar="S",
+                       help="from step S, lower both learning rates linearly to zero at the "
+                            "last step (default: no decay)")
     train.add_argument("--beta-1", type=_number(0.0, 1.0), metavar="B1",
                        help="Adam's beta_1 (default: the preset's)")
     train.add_argument("--d-steps", type=_integer(1), default=1, metavar="K",

@@ -79,6 +79,8 @@ def resolve_config(arguments):
         steps = arguments.epochs * (TRAINING_IMAGES // batch_size)
     else:
         steps = defaults["steps"]
+    if arguments.decay_start is not None and arguments.decay_start >= steps:
+        raise UsageError(f"argument --decay-start: must be below the run's {steps:,} steps")
     given = dict(
         loss=arguments.loss, label_smoothing=arguments.label_smoothing,
         learning_rate=arguments.learning_rate, beta_1=arguments.beta_1,
@@ -91,7 +93,7 @@ def resolve_config(arguments):
     config = run_config.RunConfig.from_preset(
         preset, **{key: value for key, value in given.items() if value is not None},
         conditional=arguments.conditional, clusters=arguments.clusters,
-        ema_decay=arguments.ema_decay,
+        ema_decay=arguments.ema_decay, decay_start=arguments.decay_start,
         label_distribution=arguments.label_distribution,
         batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
         gradient_penalty=arguments.gradient_penalty, seed=arguments.seed,

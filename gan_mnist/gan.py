@@ -10,7 +10,7 @@ numbers, several devices) lives in ``gan_mnist.engine``.
 
 import numpy as np
 
-from gan_mnist import conditioning, engine, losses, models
+from gan_mnist import conditioning, engine, losses, models, schedules
 from gan_mnist.backend import keras, tf
 from gan_mnist.choices import LABEL_DISTRIBUTIONS
 from gan_mnist.latent import DISTRIBUTIONS, sample_latent
@@ -364,6 +364,14 @@ def _average_into(average, network, decay):
         averaged.assign(decay * averaged + (1.0 - decay) * weight)
 
 
+def _rate(config, learning_rate, updates_per_step):
+    """A network's learning rate, or its ``LinearDecay`` counted in that network's updates."""
+    if config.decay_start is None:
+        return learning_rate
+    return schedules.LinearDecay(learning_rate, config.decay_start * updates_per_step,
+                                 config.steps * updates_per_step)
+
+
 def build_gan(config, networks=None, clustering=None):
     """A compiled ``GAN`` for a ``RunConfig``, untrained.
 
@@ -389,10 +397,10 @@ def build_gan(config, networks=None, clustering=None):
         gan.set_clusters(clustering)
     options = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
     gan.compile(
-        keras.optimizers.Adam(config.d_learning_rate, beta_1=config.d_beta_1,
-                              beta_2=config.d_beta_2),
-        keras.optimizers.Adam(config.g_learning_rate, beta_1=config.g_beta_1,
-                              beta_2=config.g_beta_2),
+        keras.optimizers.Adam(_rate(config, config.d_learning_rate, config.d_steps),
+                              beta_1=config.d_beta_1, beta_2=config.d_beta_2),
+        keras.optimizers.Adam(_rate(config, config.g_learning_rate, 1),
+                              beta_1=config.g_beta_1, beta_2=config.g_beta_2),
         loss=losses.get(config.loss, **options), d_steps=config.d_steps,
         gradient_penalty=config.gradient_penalty,
         steps_per_execution=config.steps_per_execution, jit_compile=config.jit_compile,

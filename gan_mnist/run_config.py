@@ -57,9 +57,9 @@ PRESET_SETTINGS = {
 # What a resumed run must share with the run it continues. The number of steps may change (to
 # extend a run), and so may speed options and the intervals of snapshots and checkpoints.
 RESUME_KEYS = (
-    "preset", "conditional", "clusters", "label_distribution", "ema_decay", "generator_widths", "discriminator_widths", "latent", "latent_dim", "value_range",
-    "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
-    "d_learning_rate", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
+    "preset", "conditional", "clusters", "label_distribution", "ema_decay", "generator_widths",
+    "discriminator_widths", "latent", "latent_dim", "value_range", "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
+    "d_learning_rate", "decay_start", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
     "snapshot_count", "snapshot_seed",
 )
 # `from_preset` shortcuts that set one optimiser setting for both networks.
@@ -109,8 +109,11 @@ class RunConfig:
     generator's weights, which then draws every sample, snapshot and score. ``clusters=K``
     makes the run self-conditioned (``gan_mnist.clustering``): the training images are clustered
     into ``K`` groups without their labels, and the networks are conditioned on the cluster ids,
-    drawn for generated digits by the clusters' sizes (``label_distribution`` is then unused). ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end
-    of training. ``eval_samples`` digits are scored into ``metrics.json`` at the end (0: none).
+    drawn for generated digits by the clusters' sizes (``label_distribution`` is then unused).
+    ``decay_start=S`` lowers both learning rates linearly from step ``S`` to zero at the last
+    step (``gan_mnist.schedules``); such a run can only be resumed with the same ``steps``.
+    ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end of
+    training. ``eval_samples`` digits are scored into ``metrics.json`` at the end (0: none).
     """
 
     # The networks and their images.
@@ -136,6 +139,7 @@ class RunConfig:
     d_beta_1: float = 0.5
     g_beta_2: float = 0.999
     d_beta_2: float = 0.999
+    decay_start: int | None = None
     # What the run folder keeps.
     snapshot_every: int | None = None
     snapshot_count: int = 16
@@ -202,6 +206,12 @@ class RunConfig:
             _number(f"{network}_beta_2", getattr(self, f"{network}_beta_2"), 0.0, 1.0)
         _integer("batch_size", self.batch_size, 1)
         _integer("steps", self.steps, 1)
+        _integer("decay_start", self.decay_start, 0, optional=True)
+        if self.decay_start is not None and self.decay_start >= self.steps:
+            raise ValueError(
+                f"decay_start ({self.decay_start}) must be below steps ({self.steps}): the "
+                "learning rates fall from step decay_start to zero at the last step."
+            )
         _integer("seed", self.seed, 0)
         if not isinstance(self.deterministic, bool):
             raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}.")
@@ -287,6 +297,11 @@ class RunConfig:
         return cls.from_dict(json.loads(text))
 
     def differences(self, other):
-        """``{key: (this value, other value)}`` for every ``RESUME_KEYS`` setting that differs."""
+        """``{key: (this value, other value)}`` for every ``RESUME_KEYS`` setting that differs.
+
+        With a learning-rate decay the number of steps counts too: it sets where the rates
+        reach zero.
+        """
         mine, theirs = self.to_dict(), other.to_dict()
-        return {key: (mine[key], theirs[key]) for key in RESUME_KEYS if mine[key] != theirs[key]}
+        keys = RESUME_KEYS + (("steps",) if self.decay_start is not None else ())
+        return {key: (mine[key], theirs[key]) for key in keys if mine[key] != theirs[key]}

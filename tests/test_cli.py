@@ -289,6 +289,12 @@ def test_epochs_count_passes_over_the_training_set():
     assert parse_config("--model", "mlp", "--epochs", "2", "--batch-size", "100")[0].steps == 1200
 
 
+def test_decay_start_lowers_both_learning_rates_from_that_step():
+    config, _ = parse_config("--model", "dcgan", "--steps", "30000", "--decay-start", "10000")
+    assert (config.decay_start, config.steps) == (10_000, 30_000)
+    assert parse_config("--model", "mlp")[0].decay_start is None
+
+
 def test_label_smoothing_follows_the_loss():
     assert parse_config("--model", "mlp", "--preset", "leaky")[0].label_smoothing == 0.1
     # The leaky preset smooths labels, which the hinge loss does not take.
@@ -323,6 +329,8 @@ def test_round_intervals():
         (["evaluate"], "one of the arguments --run-dir --images is required"),
         (["evaluate", "--run-dir", "runs/x", "--images", "x.npy"], "not allowed with"),
         (["train", "--model", "mlp", "--resume", "--overwrite"], "not allowed with"),
+        (["train", "--model", "dcgan", "--decay-start", "5000"], "below the run's 5,000 steps"),
+        (["train", "--model", "dcgan", "--decay-start", "-1"], "--decay-start"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(arguments, expected, capsys):

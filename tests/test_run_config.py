@@ -111,4 +111,7 @@ def test_differences_name_what_stops_a_resume():
     assert config.differences(other) == {
         "loss": ("non_saturating", "least_squares"), "seed": (0, 3),
     }
+    # A decay ends at the last step, so then the steps count too.
+    decayed = config.replace(decay_start=50)
+    assert decayed.differences(decayed.replace(steps=500)) == {"steps": (100, 500)}
     assert set(run_config.RESUME_KEYS) < {field.name for field in dataclasses.fields(RunConfig)}
