@@ -364,14 +364,6 @@ def _average_into(average, network, decay):
         averaged.assign(decay * averaged + (1.0 - decay) * weight)
 
 
-def _rate(config, learning_rate, updates_per_step):
-    """A network's learning rate, or its ``LinearDecay`` counted in that network's updates."""
-    if config.decay_start is None:
-        return learning_rate
-    return schedules.LinearDecay(learning_rate, config.decay_start * updates_per_step,
-                                 config.steps * updates_per_step)
-
-
 def build_gan(config, networks=None, clustering=None):
     """A compiled ``GAN`` for a ``RunConfig``, untrained.
 
@@ -396,11 +388,12 @@ def build_gan(config, networks=None, clustering=None):
     if clustering is not None:
         gan.set_clusters(clustering)
     options = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
+    d_rate = schedules.rate(config.d_learning_rate, config.decay_start, config.steps,
+                            updates_per_step=config.d_steps)
+    g_rate = schedules.rate(config.g_learning_rate, config.decay_start, config.steps)
     gan.compile(
-        keras.optimizers.Adam(_rate(config, config.d_learning_rate, config.d_steps),
-                              beta_1=config.d_beta_1, beta_2=config.d_beta_2),
-        keras.optimizers.Adam(_rate(config, config.g_learning_rate, 1),
-                              beta_1=config.g_beta_1, beta_2=config.g_beta_2),
+        keras.optimizers.Adam(d_rate, beta_1=config.d_beta_1, beta_2=config.d_beta_2),
+        keras.optimizers.Adam(g_rate, beta_1=config.g_beta_1, beta_2=config.g_beta_2),
         loss=losses.get(config.loss, **options), d_steps=config.d_steps,
         gradient_penalty=config.gradient_penalty,
         steps_per_execution=config.steps_per_execution, jit_compile=config.jit_compile,

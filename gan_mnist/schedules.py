@@ -33,3 +33,12 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return dict(learning_rate=self.learning_rate, start=self.start, end=self.end)
+
+
+def rate(learning_rate, decay_start, steps, updates_per_step=1):
+    """``learning_rate`` itself when ``decay_start`` is ``None``, else its ``LinearDecay`` from
+    step ``decay_start`` to ``steps``, counted in a network's updates (``updates_per_step`` of
+    them per step: ``d_steps`` for the discriminator)."""
+    if decay_start is None:
+        return learning_rate
+    return LinearDecay(learning_rate, decay_start * updates_per_step, steps * updates_per_step)
