@@ -388,9 +388,7 @@ def build_gan(config, networks=None, clustering=None):
     if clustering is not None:
         gan.set_clusters(clustering)
     options = {"label_smoothing": config.label_smoothing} if config.label_smoothing else {}
-    d_rate = schedules.rate(config.d_learning_rate, config.decay_start, config.steps,
-                            updates_per_step=config.d_steps)
-    g_rate = schedules.rate(config.g_learning_rate, config.decay_start, config.steps)
+    d_rate, g_rate = schedules.rates(config)
     gan.compile(
         keras.optimizers.Adam(d_rate, beta_1=config.d_beta_1, beta_2=config.d_beta_2),
         keras.optimizers.Adam(g_rate, beta_1=config.g_beta_1, beta_2=config.g_beta_2),

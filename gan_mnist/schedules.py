@@ -9,10 +9,8 @@ both Adam optimisers one: full rate up to step ``S``, zero at the run's last ste
 
 from gan_mnist.backend import keras
 
-_package = "gan_mnist"
 
-
-@keras.saving.register_keras_serializable(package=_package)
+@keras.saving.register_keras_serializable(package="gan_mnist")
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """``learning_rate`` until update ``start``, then linearly down to 0 at update ``end``.
 
@@ -35,10 +33,14 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return dict(learning_rate=self.learning_rate, start=self.start, end=self.end)
 
 
-def rate(learning_rate, decay_start, steps, updates_per_step=1):
-    """``learning_rate`` itself when ``decay_start`` is ``None``, else its ``LinearDecay`` from
-    step ``decay_start`` to ``steps``, counted in a network's updates (``updates_per_step`` of
-    them per step: ``d_steps`` for the discriminator)."""
-    if decay_start is None:
-        return learning_rate
-    return LinearDecay(learning_rate, decay_start * updates_per_step, steps * updates_per_step)
+def rates(config):
+    """``(d_rate, g_rate)`` of a ``RunConfig``: its two learning rates, or with ``decay_start``
+    their ``LinearDecay``, each counted in its network's own updates (``d_steps`` per step for
+    the discriminator, one for the generator)."""
+    if config.decay_start is None:
+        return config.d_learning_rate, config.g_learning_rate
+    return tuple(
+        LinearDecay(learning_rate, config.decay_start * updates, config.steps * updates)
+        for learning_rate, updates in ((config.d_learning_rate, config.d_steps),
+                                       (config.g_learning_rate, 1))
+    )
