@@ -136,19 +136,28 @@ def _show_image(axes, image):
 # Grids of digits.
 
 
-def image_grid(images, rows=4, cols=4, title=None, titles=None, value_range=None, size=1.0):
+def image_grid(images, rows=4, cols=4, title=None, titles=None, value_range=None, size=1.0,
+               row_labels=None):
     """A ``rows`` x ``cols`` figure of digits: no axes, small gaps, grey colour map.
 
     The classic sample grid of the write-ups (a 4x4 ``GridSpec``). ``title`` goes above the grid
-    (for example ``f"step {step}"``), ``titles`` above each digit (for example labels).
-    ``size`` is the width of one digit in inches. More images than cells raise ``ValueError``.
+    (for example ``f"step {step}"``), ``titles`` above each digit (for example labels), and
+    ``row_labels`` to the left of each row (for example the digit a row asked for, or a cluster's
+    majority and purity). ``size`` is the width of one digit in inches. More images than cells,
+    or a number of titles or row labels that does not match, raise ``ValueError``.
     """
     digits = _as_digit_batch(images, value_range)
     rows, cols = _grid_shape(len(digits), rows, cols)
     if titles is not None and len(titles) != len(digits):
         raise ValueError(f"Got {len(titles)} titles for {len(digits)} images; give one per image.")
+    used_rows = -(-len(digits) // cols)
+    if row_labels is not None and len(row_labels) != used_rows:
+        raise ValueError(f"Got {len(row_labels)} row labels for {used_rows} rows of digits; give "
+                         "one per row.")
     height = rows * size * (1.25 if titles is not None else 1.0) + (0.35 if title else 0.0)
-    figure = InlineFigure(figsize=(cols * size, height), layout="constrained")
+    # Room for the row labels: about 0.07 inch a character at 8 points, so the digits keep `size`.
+    margin = 0.0 if row_labels is None else 0.1 + 0.07 * max(len(str(label)) for label in row_labels)
+    figure = InlineFigure(figsize=(cols * size + margin, height), layout="constrained")
     figure.get_layout_engine().set(w_pad=0.02, h_pad=0.02, wspace=0.02, hspace=0.02)
     grid = figure.add_gridspec(rows, cols)
     for index, digit in enumerate(digits):
@@ -156,6 +165,14 @@ def image_grid(images, rows=4, cols=4, title=None, titles=None, value_range=None
         _show_image(axes, digit)
         if titles is not None:
             axes.set_title(str(titles[index]), fontsize=8)
+        if row_labels is not None and index % cols == 0:
+            # A y label, not free text: the layout makes room for it to the left of the row.
+            axes.set_axis_on()
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.spines[:].set_visible(False)
+            axes.set_ylabel(str(row_labels[index // cols]), rotation=0, ha="right", va="center",
+                            fontsize=8)
     if title:
         figure.suptitle(title)
     return figure

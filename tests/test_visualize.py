@@ -73,6 +73,18 @@ def test_image_grid_titles_and_partial_grid():
     assert flat.axes[0].images[0].get_array().shape == (28, 28)
 
 
+def test_image_grid_row_labels_stand_left_of_each_row():
+    figure = visualize.image_grid(digits(10), rows=3, cols=4, row_labels=["0s", "1s", "2s"])
+    first_of_rows = [figure.axes[index] for index in (0, 4, 8)]
+    assert [axes.get_ylabel() for axes in first_of_rows] == ["0s", "1s", "2s"]
+    assert [axes.get_ylabel() for axes in figure.axes if axes not in first_of_rows] == [""] * 7
+    # The labelled tiles still show only their digit: no ticks, no frame.
+    assert all(not axes.get_xticks().size and not axes.get_yticks().size for axes in first_of_rows)
+    assert not any(spine.get_visible() for spine in figure.axes[4].spines.values())
+    with pytest.raises(ValueError, match="2 row labels for 3 rows"):
+        visualize.image_grid(digits(10), rows=3, cols=4, row_labels=["0s", "1s"])
+
+
 def test_image_grid_shows_inline_as_png():
     from IPython.core.formatters import DisplayFormatter
 
