@@ -339,8 +339,12 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # Keras passes the index of the epoch's last batch run: with many steps per execution,
-        # one call covers several.
-        self.steps = self._done_before_epoch + batch + 1
+        # one call covers several. An epoch's last call may run fewer than that many, but Keras
+        # still reports it as a whole call: no epoch has more batches than `params["steps"]`.
+        in_epoch = batch + 1
+        if (self.params or {}).get("steps"):
+            in_epoch = min(in_epoch, self.params["steps"])
+        self.steps = self._done_before_epoch + in_epoch
         self.seconds = time.perf_counter() - self._start
         if self.seconds >= self.budget:
             self.exhausted = True

@@ -166,6 +166,17 @@ def test_time_budget_counts_steps_per_execution_and_ends_fit():
     assert not unhurried.exhausted and unhurried.steps == 12
 
 
+def test_time_budget_counts_a_short_last_call_of_an_epoch_as_the_steps_it_ran():
+    # 37 batches an epoch at 10 steps a call: each epoch ends with a call of 7 steps, which
+    # Keras reports as if it ran 10.
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=10)
+    x, y = np.zeros((37 * 8, 4), np.float32), np.zeros((37 * 8, 1), np.float32)
+    budget = callbacks.TimeBudget(3600)
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[budget])
+    assert budget.steps == model.optimizer.iterations.numpy() == 3 * 37
+
+
 @pytest.mark.parametrize("seconds", [0, -1, math.inf, math.nan, True, "60", None])
 def test_time_budget_refuses_a_bad_budget(seconds):
     with pytest.raises(ValueError, match="seconds must be a positive, finite number"):
