@@ -64,3 +64,40 @@ def test_colab_badge_and_set_up_cell_are_added_once_and_do_nothing_here(tmp_path
     namespace = {}
     exec("".join(setup[0]["source"]), namespace)
     assert "package" not in namespace
+
+
+def test_extract_figures_writes_each_png_and_gif_frames_with_their_cells(tmp_path):
+    import base64
+
+    import imageio.v3 as iio
+    import numpy as np
+
+    import extract_figures
+
+    frames = np.stack([np.full((8, 8), value, np.uint8) for value in (0, 60, 120, 180, 240)])
+    gif = iio.imwrite("<bytes>", frames, extension=".gif")
+    png = iio.imwrite("<bytes>", frames[2], extension=".png")
+    cells = [
+        dict(cell_type="markdown", id="m", metadata={}, source=["## The training GIF\n"]),
+        dict(cell_type="code", execution_count=1, id="c", metadata={}, source=["show()"],
+             outputs=[dict(output_type="stream", name="stdout", text=["text only\n"]),
+                      dict(output_type="display_data", metadata={}, data={
+                          "image/png": base64.b64encode(png).decode(), "text/plain": ["<F>"]}),
+                      dict(output_type="display_data", metadata={}, data={
+                          "text/html": [f'<img src="data:image/gif;base64,'
+                                        f'{base64.b64encode(gif).decode()}"/>']})]),
+    ]
+    lesson = tmp_path / "lesson.ipynb"
+    lesson.write_text(json.dumps(dict(nbformat=4, nbformat_minor=5, metadata={}, cells=cells)))
+    written = extract_figures.extract(lesson, tmp_path / "figures", frames=3)
+    assert written == ["cell1_1.png", "cell1_2.gif", "cell1_2_frame000.png",
+                       "cell1_2_frame002.png", "cell1_2_frame004.png"]
+    assert (tmp_path / "figures" / "cell1_1.png").read_bytes() == png
+    last = iio.imread(tmp_path / "figures" / "cell1_2_frame004.png")
+    assert int(np.median(last)) in range(230, 250)  # The GIF's last frame, near 240.
+    index = (tmp_path / "figures" / "index.txt").read_text().splitlines()
+    assert index[0] == "cell1_1.png\tcell 1\t## The training GIF"
+    completed = subprocess.run([sys.executable, str(TOOLS / "extract_figures.py"),
+                                str(tmp_path / "missing.ipynb"), str(tmp_path / "x")],
+                               capture_output=True, text=True)
+    assert completed.returncode == 2 and "no notebook at" in completed.stderr
