@@ -30,8 +30,8 @@ NOT_PRINTED = {
     "07_digits_without_labels.ipynb": {
         number: "quoted from benchmarks/README.md's one-change runs, as the lesson says"
         for number in ("4.41", "21.0", "2.68", "11.5", "8.6")},
-    "13_where_gans_stand.ipynb": {"6.11": "lesson 7's FID of the same settings, quoted from its output"},
     "09_when_training_fails.ipynb": {"0.06": "three standard deviations of 0.02"},
+    "13_where_gans_stand.ipynb": {"6.11": "lesson 7's FID of the same settings, from its output"},
 }
 
 
