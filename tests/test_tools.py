@@ -101,3 +101,12 @@ def test_extract_figures_writes_each_png_and_gif_frames_with_their_cells(tmp_pat
                                 str(tmp_path / "missing.ipynb"), str(tmp_path / "x")],
                                capture_output=True, text=True)
     assert completed.returncode == 2 and "no notebook at" in completed.stderr
+
+
+def test_extract_figures_reads_every_committed_lesson(tmp_path):
+    # The lessons' GIFs come from gan_mnist.animation, palettes and all: each must decode.
+    import extract_figures
+
+    for lesson in sorted((TOOLS.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        written = extract_figures.extract(lesson, tmp_path / lesson.stem, frames=2)
+        assert all((tmp_path / lesson.stem / name).stat().st_size for name in written)

@@ -21,14 +21,20 @@ GIF_IN_HTML = re.compile(r'src="data:image/gif;base64,([A-Za-z0-9+/=\s]+)"')
 
 def gif_frames(data, count):
     """``count`` frames of an animated GIF, evenly spread from the first to the last, as PNGs."""
-    import imageio.v3 as iio
+    from PIL import Image, ImageSequence
 
-    frames = iio.imread(io.BytesIO(data), index=None, extension=".gif")
+    # Pillow, frame by frame: GIFs written with per-frame palettes decode to RGB one at a time.
+    frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
     if len(frames) <= count:
         chosen = range(len(frames))
     else:
         chosen = sorted({round(i * (len(frames) - 1) / (count - 1)) for i in range(count)})
-    return [(index, iio.imwrite("<bytes>", frames[index], extension=".png")) for index in chosen]
+    pngs = []
+    for index in chosen:
+        buffer = io.BytesIO()
+        frames[index].save(buffer, format="PNG")
+        pngs.append((index, buffer.getvalue()))
+    return pngs
 
 
 def extract(notebook_path, folder, frames=5):
