@@ -27,7 +27,7 @@ from gan_mnist.batches import InMemoryData
 from gan_mnist.history import RECORDS
 
 DEFAULT_BATCH_SIZE = 64
-# On a CPU, XLA halves the time of an MLP step but makes a compiled loop of convolution steps
+# On a CPU, XLA cuts an MLP step by about a third but makes a compiled loop of convolution steps
 # about ten times slower, so "auto" uses it there for networks without convolutions only. On a
 # GPU, where XLA usually fuses convolutions well, "auto" uses it for every network (not measured
 # here: the project's machines have no GPU).
