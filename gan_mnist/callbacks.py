@@ -314,6 +314,9 @@ class TimeBudget(keras.callbacks.Callback):
     it). The clock starts in ``on_train_begin``, so compiling the first step is part of the
     budget. ``steps`` (the batches trained) and ``seconds`` (the time used, a little over the
     budget) are set as training goes; ``exhausted`` says whether the budget stopped it.
+    ``marks`` holds ``(seconds, steps)`` at the end of every call, from which ``pace`` gives the
+    steps per second in each part of the budget and ``longest_call`` the slowest call: what a
+    stall would show.
     """
 
     def __init__(self, seconds):
@@ -326,12 +329,14 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps = 0
         self.seconds = 0.0
         self.exhausted = False
+        self.marks = []
         self._start = None
         self._done_before_epoch = 0
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
         self.steps, self.seconds, self.exhausted = 0, 0.0, False
+        self.marks = []
         self._done_before_epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -346,6 +351,7 @@ class TimeBudget(keras.callbacks.Callback):
             in_epoch = min(in_epoch, self.params["steps"])
         self.steps = self._done_before_epoch + in_epoch
         self.seconds = time.perf_counter() - self._start
+        self.marks.append((self.seconds, self.steps))
         if self.seconds >= self.budget:
             self.exhausted = True
             self.model.stop_training = True
@@ -353,3 +359,29 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._start is not None:
             self.seconds = time.perf_counter() - self._start
+
+    def pace(self, parts=4):
+        """Steps per second in each of ``parts`` equal parts of the budget (by the calls that
+        ended in each part; NaN for a part in which no call ended).
+        """
+        rates, previous = [], (0.0, 0)
+        for part in range(1, parts + 1):
+            end = self.budget * part / parts if part < parts else math.inf
+            inside = [mark for mark in self.marks if mark[0] <= end and mark[0] > previous[0]]
+            if not inside:
+                rates.append(math.nan)
+                continue
+            seconds, steps = inside[-1]
+            rates.append((steps - previous[1]) / (seconds - previous[0]))
+            previous = inside[-1]
+        return rates
+
+    def longest_call(self, skip_first=True):
+        """``(seconds, steps)`` of the slowest call (after the first, which compiles, unless
+        ``skip_first`` is False), or None before two calls.
+        """
+        gaps = [(seconds - before_seconds, steps - before_steps)
+                for (before_seconds, before_steps), (seconds, steps)
+                in zip([(0.0, 0)] + self.marks[:-1], self.marks)]
+        gaps = gaps[1:] if skip_first else gaps
+        return max(gaps, default=None)

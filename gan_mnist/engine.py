@@ -46,6 +46,12 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
+def average_into(average, network, decay):
+    """One step of a weight average: ``average <- decay * average + (1 - decay) * network``."""
+    for averaged, weight in zip(average.weights, network.weights):
+        averaged.assign(decay * averaged + (1.0 - decay) * weight)
+
+
 def has_convolutions(model):
     """Whether a model (or a model nested in it) has convolution layers."""
     return any(
@@ -88,8 +94,11 @@ class Trainer(keras.Model):
 
     ``image_shape`` and ``value_range`` describe the images it trains on; ``seed`` keys every
     random draw. ``step_counter`` counts steps and ``step_history`` holds the records of every
-    step run in this process.
+    step run in this process. ``RECORDS`` names what each step records (a GAN's losses and
+    discriminator outputs by default; a subclass of another family names its own).
     """
+
+    RECORDS = RECORDS
 
     def __init__(self, image_shape, value_range, seed, classes=None, **kwargs):
         super().__init__(**kwargs)
@@ -108,8 +117,8 @@ class Trainer(keras.Model):
             initializer=keras.initializers.Constant(seed), trainable=False,
             aggregation="only_first_replica",
         )
-        self.trackers = [keras.metrics.Mean(name=name) for name in RECORDS]
-        self.step_history = {name: [] for name in ("step",) + RECORDS}
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.RECORDS]
+        self.step_history = {name: [] for name in ("step",) + self.RECORDS}
         self._state = _State()
 
     @property
@@ -198,7 +207,7 @@ class Trainer(keras.Model):
 
     def record(self, **values):
         """Record this step's ``RECORDS`` values, count the step, return the epoch means."""
-        values = tf.stack([tf.cast(values[name], tf.float32) for name in RECORDS])
+        values = tf.stack([tf.cast(values[name], tf.float32) for name in self.RECORDS])
         for tracker, value in zip(self.trackers, tf.unstack(values)):
             tracker.update_state(value)
         if tf.distribute.get_strategy().num_replicas_in_sync > 1:
@@ -220,7 +229,7 @@ class Trainer(keras.Model):
         if records is None or records.shape[0] < self.steps_per_execution:
             with self.distribute_strategy.scope():
                 self._state.records = tf.Variable(
-                    tf.zeros([self.steps_per_execution, len(RECORDS)]),
+                    tf.zeros([self.steps_per_execution, len(self.RECORDS)]),
                     trainable=False,
                     synchronization=tf.VariableSynchronization.ON_WRITE,
                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
@@ -276,7 +285,7 @@ class Trainer(keras.Model):
         for number in range(read + 1, step + 1):
             values = buffer[(number - 1) % len(buffer)]
             row = {"step": number}
-            row.update((name, float(value)) for name, value in zip(RECORDS, values))
+            row.update((name, float(value)) for name, value in zip(self.RECORDS, values))
             rows.append(row)
             for name, value in row.items():
                 self.step_history[name].append(value)

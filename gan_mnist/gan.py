@@ -347,7 +347,7 @@ class GAN(engine.Trainer):
         self.update(self.generator, self.g_optimizer, tape, g_loss)
         if self.ema_generator is not None:
             # 3. The weight average follows the generator (Yazici et al., 2019).
-            _average_into(self.ema_generator, self.generator, self.ema_decay)
+            engine.average_into(self.ema_generator, self.generator, self.ema_decay)
 
         # 4. The step's record: both losses, and the mean probability D gives real and
         # generated digits (1/2 at the equilibrium) at the last discriminator update.
@@ -357,11 +357,6 @@ class GAN(engine.Trainer):
             d_real=tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
             d_fake=tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
         )
-
-
-def _average_into(average, network, decay):
-    for averaged, weight in zip(average.weights, network.weights):
-        averaged.assign(decay * averaged + (1.0 - decay) * weight)
 
 
 def build_gan(config, networks=None, clustering=None):
