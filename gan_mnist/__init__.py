@@ -14,9 +14,10 @@ __version__ = "0.1.0"
 
 MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
-    "config", "data",
-    "engine", "evaluator", "explorer", "history", "images", "latent", "losses", "manifolds",
-    "metrics", "models", "schedules", "shipped", "speed", "visualize",
+    "config", "data", "diffusion",
+    "engine", "evaluator", "explorer", "families", "family_base", "history", "images", "latent",
+    "losses", "manifolds", "metrics", "models", "schedules", "shipped", "speed", "vae",
+    "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {
