@@ -53,13 +53,15 @@ book: $(INSTALLED)
 		docs/book docs/book/_build/html
 	$(BIN)/python tools/check_book.py docs/book/_build/html
 
-# The generators shipped in gan_mnist/generators (`gan_mnist.pretrained`): one deterministic run
-# each, resumable (run it again after an interruption), scored every 5,000 steps; the records say
-# how long they took. Run it when the recipe in tools/pretrain.py changes.
+# The generators shipped in gan_mnist/generators (`gan_mnist.pretrained`), the GANs' and the other
+# families': one deterministic run each, resumable (run it again after an interruption), scored
+# every 5,000 steps; the records say how long they took. Run it when the recipe in tools/pretrain.py changes.
 pretrained: data
 	$(BIN)/python tools/pretrain.py dcgan
 	$(BIN)/python tools/pretrain.py conditional_dcgan
 	$(BIN)/python tools/pretrain.py plain_dcgan
+	$(BIN)/python tools/pretrain.py diffusion
+	$(BIN)/python tools/pretrain.py vae
 
 lab: data
 	$(BIN)/jupyter lab notebooks

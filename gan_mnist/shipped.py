@@ -5,7 +5,9 @@ digits, found without labels (``gan_mnist.clustering``). ``"conditional_dcgan"``
 digit it is asked for, and ``"plain_dcgan"`` is the unconditional DCGAN without clusters, kept
 for the lessons that show what clusters fix. Each is the weight average (EMA) of a long
 deterministic run of the recommended DCGAN, made by ``make pretrained``
-(``tools/pretrain.py``). Its record, ``generators/NAME.json``, holds the
+(``tools/pretrain.py``). ``"diffusion"`` and ``"vae"`` are the other families of lesson "Where
+GANs stand" (``gan_mnist.diffusion``, ``gan_mnist.vae``), made the same way and drawing the same
+way: ``generate(n, seed=...)``. Its record, ``generators/NAME.json``, holds the
 run's settings, steps, training time and versions, its quality against training time, and its
 scores with the package's evaluator at n = 10,000.
 """
@@ -18,7 +20,10 @@ from gan_mnist.backend import keras
 from gan_mnist.run_config import RunConfig
 
 GENERATORS_DIR = Path(__file__).resolve().parent / "generators"
-NAMES = ("dcgan", "conditional_dcgan", "plain_dcgan")
+GAN_NAMES = ("dcgan", "conditional_dcgan", "plain_dcgan")
+# The other families, for lesson "Where GANs stand": noise in, digits out, like the GANs.
+FAMILY_NAMES = ("diffusion", "vae")
+NAMES = GAN_NAMES + FAMILY_NAMES
 
 
 def _path(name, suffix):
@@ -40,8 +45,26 @@ def record(name):
     return json.loads(_path(name, ".json").read_text())
 
 
+def load_family(settings, path):
+    """The model of another family for ``settings`` around the network saved at ``path``
+    (loaded in Keras' safe mode), drawing with it directly (no weight average of its own).
+    """
+    from gan_mnist import diffusion, families, vae  # noqa: F401 (diffusion registers a layer)
+
+    if settings.get("clusters"):
+        raise ValueError("Only unconditional models of the other families are shipped.")
+    network = keras.saving.load_model(path, compile=False, safe_mode=True)
+    settings = dict(settings, ema_decay=None)
+    if settings["family"] == "vae":
+        # Only the decoder draws; the encoder, needed to train further, starts untrained.
+        network = (vae.encoder(settings["latent_dim"], tuple(settings["widths"])), network)
+    return families.build(settings, networks=network)
+
+
 def pretrained(name):
-    """A ``GAN`` around the shipped generator ``name`` (one of ``NAMES``).
+    """A ``GAN`` around the shipped generator ``name`` (one of ``NAMES``), or for
+    ``"diffusion"`` and ``"vae"`` a ``diffusion.Diffusion`` or ``vae.VAE`` whose
+    ``generate(n, seed=...)`` draws with the shipped network (``settings``: how it was trained).
 
     ``generate(n, seed=...)`` draws from the shipped weights (``labels=`` asks the conditional
     one for digits, ``clusters=`` the self-conditioned one for clusters) (loaded in Keras' safe
@@ -53,6 +76,8 @@ def pretrained(name):
     from gan_mnist.gan import build_gan
 
     stored = record(name)
+    if name in FAMILY_NAMES:
+        return load_family(stored["settings"], _path(name, ".keras"))
     config = RunConfig.from_dict(stored["config"])
     generator = keras.saving.load_model(_path(name, ".keras"), compile=False, safe_mode=True)
     _, discriminator = models.build(config.preset, latent_dim=config.latent_dim,

@@ -13,9 +13,10 @@ from gan_mnist import class_metrics, shipped
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 import pretrain  # noqa: E402
+import pretrain_families  # noqa: E402
 
 
-@pytest.mark.parametrize("name", shipped.NAMES)
+@pytest.mark.parametrize("name", shipped.GAN_NAMES)
 def test_a_shipped_generator_draws_repeatable_digits_in_its_range(name):
     gan = gan_mnist.pretrained(name)
     assert isinstance(gan, gan_mnist.GAN) and gan.conditional == (name == "conditional_dcgan")
@@ -29,7 +30,7 @@ def test_a_shipped_generator_draws_repeatable_digits_in_its_range(name):
 
 
 def test_the_shipped_records_hold_the_run_that_made_them():
-    for name in shipped.NAMES:
+    for name in shipped.GAN_NAMES:
         record = shipped.record(name)
         assert record["command"] == f"python tools/pretrain.py {name}"
         assert record["steps"] == record["config"]["steps"] == record["curve"][-1]["step"]
@@ -106,3 +107,41 @@ def test_the_tool_trains_resumes_and_writes_a_loadable_generator(tmp_path, monke
     assert step == 30
     np.testing.assert_array_equal(gan.generate(4, seed=1, labels=2),
                                   trained.generate(4, seed=1, labels=2))
+
+
+@pytest.mark.parametrize("name", shipped.FAMILY_NAMES)
+def test_the_shipped_models_of_the_other_families_draw_like_the_gans(name):
+    model = gan_mnist.pretrained(name)
+    record = shipped.record(name)
+    assert model.settings == dict(record["settings"], ema_decay=None)
+    images = model.generate(6, seed=3)
+    low, high = model.value_range
+    assert images.shape == (6, 28, 28, 1) and images.min() >= low and images.max() <= high
+    np.testing.assert_array_equal(images, model.generate(6, seed=3))
+    assert not np.array_equal(images, model.generate(6, seed=4))
+    assert record["command"] == f"python tools/pretrain.py {name}"
+    assert record["steps"] == record["curve"][-1]["step"]
+    settings, steps = pretrain_families.recipe(name)
+    assert settings == record["settings"] and steps == record["steps"]
+    assert record["scores"]["fid"] == pytest.approx(record["curve"][-1]["fid"], abs=1e-4)
+
+
+@pytest.mark.parametrize("name", shipped.FAMILY_NAMES)
+def test_the_tool_trains_resumes_exactly_and_ships_the_other_families(name, tmp_path,
+                                                                      monkeypatch):
+    _tool_writing_to(tmp_path, monkeypatch)
+    first = pretrain_families.make(name, steps=20, run_dir=tmp_path / "run", evaluate_every=10)
+    assert [row["step"] for row in first["curve"]] == [10, 20]
+    # Run again with more steps: it resumes from its checkpoint and the curve goes on, with the
+    # numbers of a run that was never stopped.
+    resumed = pretrain_families.make(name, steps=30, run_dir=tmp_path / "run",
+                                     evaluate_every=10)
+    assert resumed["curve"][:2] == first["curve"]
+    straight = pretrain_families.make(name, steps=30, run_dir=tmp_path / "straight",
+                                      evaluate_every=10)
+    for key in ("fid", "score", "precision", "recall"):  # To the diffusion model's 1e-8 noise.
+        assert resumed["scores"][key] == pytest.approx(straight["scores"][key], abs=1e-3)
+    model = gan_mnist.pretrained(name)
+    assert model.generate(2, seed=0).shape == (2, 28, 28, 1)
+    with pytest.raises(ValueError, match="multiple of evaluate_every"):
+        pretrain_families.make(name, steps=25, run_dir=tmp_path / "odd", evaluate_every=10)

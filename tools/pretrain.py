@@ -3,6 +3,8 @@
     python tools/pretrain.py dcgan
     python tools/pretrain.py conditional_dcgan
     python tools/pretrain.py plain_dcgan
+    python tools/pretrain.py diffusion
+    python tools/pretrain.py vae
 
 Each is one deterministic run (op determinism on, seed 0) of the recommended DCGAN with an
 exponential moving average (EMA) of the generator's weights: self-conditioned on clusters of the
@@ -14,7 +16,8 @@ raw generator are scored with the package's evaluator at n = 10,000 (``curve.csv
 folder: quality against training time). At the end the average is saved as
 ``gan_mnist/generators/NAME.keras`` and its record (settings, steps, training time, versions,
 the curve and the final scores) as ``gan_mnist/generators/NAME.json``, which
-``gan_mnist.pretrained(NAME)`` reads.
+``gan_mnist.pretrained(NAME)`` reads. The diffusion model and the VAE are made by
+``tools/pretrain_families.py`` in the same way.
 """
 
 import argparse
@@ -114,9 +117,9 @@ def read_curve(path, up_to):
     return [dict(row, step=int(row["step"])) for row in rows if row["step"] <= up_to]
 
 
-def write_curve(path, rows):
+def write_curve(path, rows, columns=CURVE_COLUMNS):
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=CURVE_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     files.write_text(path, text.getvalue())
@@ -143,14 +146,14 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
     if config.clusters:
         # The purity needs the labels: a diagnostic of the record, never an input of the run.
         clustering = result.run.clustering()
-        clusters = dict(cluster_frequencies=_plain(clustering.frequencies),
+        clusters = dict(cluster_frequencies=json_ready(clustering.frequencies),
                         cluster_purity=round(clustering.purity(labels), 4))
     record = dict(
         name=name, command=command, steps=result.steps, **clusters,
         train_seconds=curve.rows[-1]["train_seconds"] if curve.rows else None,
         config=config.to_dict(), versions=versions(), samples=SAMPLES, seed=EVALUATION_SEED,
-        scores={key: _plain(final[key]) for key in RECORDED if key in final},
-        curve=_plain(curve.rows),
+        scores={key: json_ready(final[key]) for key in RECORDED if key in final},
+        curve=json_ready(curve.rows),
     )
     text = json.dumps(record, indent=1, allow_nan=False)
     files.write_text(GENERATORS / f"{name}.json", text + "\n")
@@ -169,27 +172,30 @@ def check_saved(gan, path):
         raise RuntimeError(f"{path} does not reproduce the generator it was saved from.")
 
 
-def _plain(value):
+def json_ready(value):
     """``value`` for strict JSON: lists for arrays, 5 decimals for floats, ``None`` for NaN."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(item) for item in value]
+        return [json_ready(item) for item in value]
     if isinstance(value, (float, np.floating)):
         return None if np.isnan(value) else round(float(value), 5)
     return value
 
 
 def main(argv=None):
+    import pretrain_families  # The other families' runs (it imports this module).
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("name", choices=sorted(RECIPES))
+    parser.add_argument("name", choices=sorted(RECIPES) + sorted(pretrain_families.RECIPES))
     parser.add_argument("--steps", type=int, default=None,
                         help="train this many steps instead of the recipe's (a trial)")
     parser.add_argument("--evaluate-every", type=int, default=EVALUATE_EVERY,
                         help=f"steps between scores and checkpoints (default {EVALUATE_EVERY})")
     parser.add_argument("--run-dir", default=None, help="default runs/pretrained/NAME")
     arguments = parser.parse_args(argv)
-    record = make(arguments.name, arguments.steps, arguments.run_dir, arguments.evaluate_every)
+    build = pretrain_families.make if arguments.name in pretrain_families.RECIPES else make
+    record = build(arguments.name, arguments.steps, arguments.run_dir, arguments.evaluate_every)
     print(json.dumps(record["scores"]))
     return 0
 
