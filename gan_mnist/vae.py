@@ -4,9 +4,9 @@ Variational Bayes").
 The encoder gives each digit ``x`` a Gaussian over codes, ``q(z | x) = N(mu(x), diag
 sigma^2(x))``; the decoder gives each code one Bernoulli probability of ink per pixel,
 ``p(x | z)``, the grey levels in [0, 1] serving as targets. Both are trained together to
-maximise the evidence lower bound of each training digit,
+maximise the evidence lower bound of each training digit::
 
-    log p(x) >= E_{z ~ q(z | x)}[log p(x | z)] - KL(q(z | x) || N(0, I)),
+    log p(x) >= E_{z ~ q(z | x)}[log p(x | z)] - KL(q(z | x) || N(0, I))
 
 whose first term is minus the binary cross-entropy summed over the 784 pixels and whose second
 is ``1/2 sum_j (sigma_j^2 + mu_j^2 - 1 - log sigma_j^2)``. The draw ``z = mu + sigma * eps``
