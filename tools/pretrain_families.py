@@ -134,5 +134,7 @@ def check_saved(model, path):
     from gan_mnist import shipped
 
     loaded = shipped.load_family(model.settings, path)
-    if not np.array_equal(loaded.generate(8, seed=1), model.generate(8, seed=1)):
+    # To 1e-5: the diffusion network's outputs have been seen to move by about 1e-7 between
+    # calls of equal weights (tests/test_families.py).
+    if not np.allclose(loaded.generate(8, seed=1), model.generate(8, seed=1), atol=1e-5):
         raise RuntimeError(f"{path} does not reproduce the network it was saved from.")
