@@ -25,8 +25,8 @@ import math
 import numpy as np
 
 from gan_mnist.backend import keras, tf
-from gan_mnist.engine import Trainer, average_into, check_integer
-from gan_mnist.family_base import ClusterConditioning, check_rate
+from gan_mnist.engine import check_integer
+from gan_mnist.family_base import FamilyModel, check_rate
 
 STEPS = 1000  # T, the number of noising steps.
 PREDICTIONS = ("epsilon", "v")
@@ -138,7 +138,7 @@ def loss_weights(alpha_bar, prediction, min_snr=None):
     return tf.minimum(snr, min_snr) / (snr if prediction == "epsilon" else snr + 1.0)
 
 
-class Diffusion(ClusterConditioning, Trainer):
+class Diffusion(FamilyModel):
     """A denoising diffusion model on the GANs' engine (see the module).
 
     ``network`` is a ``denoiser``; ``prediction`` is what it predicts (``"epsilon"`` or
@@ -156,28 +156,11 @@ class Diffusion(ClusterConditioning, Trainer):
             raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}.")
         if min_snr is not None:
             check_rate("min_snr", min_snr, upper=None)
-        if ema_decay is not None:
-            check_rate("ema_decay", ema_decay, upper=1.0)
-        super().__init__(image_shape=(28, 28, 1), value_range=(-1.0, 1.0), seed=seed,
-                         classes=None if clustering is None else clustering.k, **kwargs)
+        super().__init__(network, [network], (-1.0, 1.0), ema_decay=ema_decay,
+                         clustering=clustering, seed=seed, **kwargs)
         self.network = network
-        self.prediction, self.min_snr, self.ema_decay = prediction, min_snr, ema_decay
+        self.prediction, self.min_snr = prediction, min_snr
         self.alpha_bars = tf.constant(cosine_schedule(offset=schedule_offset))
-        self.average = None
-        if ema_decay is not None:
-            self.average = keras.models.clone_model(network)
-            self.average.set_weights(network.get_weights())
-        self.set_clustering(clustering)
-
-    @property
-    def sampler(self):
-        """The network that draws: the weight average when there is one."""
-        return self.average if self.average is not None else self.network
-
-    def compile(self, optimizer, steps_per_execution=100, jit_compile="auto", **kwargs):
-        self.network_optimizer = optimizer
-        super().compile(steps_per_execution=steps_per_execution, jit_compile=jit_compile,
-                        networks=[self.network], **kwargs)
 
     def _predict(self, network, noisy, t, clusters, training):
         inputs = [noisy, t] if clusters is None else [noisy, t, clusters]
@@ -209,11 +192,8 @@ class Diffusion(ClusterConditioning, Trainer):
             errors = tf.reduce_mean(tf.square(predicted - target), axis=[1, 2, 3])
             loss = tf.reduce_mean(weights * errors)
         self.update(self.network, self.network_optimizer, tape, loss)
-        if self.average is not None:
-            # 5. The weight average follows the network, with a warm-up early on.
-            step = tf.cast(tf.convert_to_tensor(self.step_counter), tf.float32)
-            average_into(self.average, self.network,
-                         tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
+        # 5. The weight average follows the network, with a warm-up early on.
+        self.update_average()
         return self.record(loss=loss)
 
     @tf.function(reduce_retracing=True)

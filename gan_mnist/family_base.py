@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from gan_mnist.backend import keras, tf
+from gan_mnist.engine import Trainer, average_into
 
 
 def check_rate(name, value, upper=1.0):
@@ -87,3 +88,40 @@ class ClusterConditioning:
             raise ValueError(f"clusters must be {n} integer ids from 0 to {k - 1}, "
                              f"got shape {ids.shape} and dtype {ids.dtype}.")
         return ids.astype(np.int32)
+
+
+class FamilyModel(ClusterConditioning, Trainer):
+    """A model of another family on the engine: ``drawing`` (the network that draws) with an
+    optional weight average (``ema_decay``, warm-up ``min(decay, (1 + s) / (10 + s))`` at step
+    ``s``), which then draws; ``training`` (the networks trained) compiled with one optimiser.
+    """
+
+    def __init__(self, drawing, training, value_range, ema_decay=None, clustering=None, seed=0,
+                 **kwargs):
+        if ema_decay is not None:
+            check_rate("ema_decay", ema_decay, upper=1.0)
+        super().__init__(image_shape=(28, 28, 1), value_range=value_range, seed=seed,
+                         classes=None if clustering is None else clustering.k, **kwargs)
+        self.drawing, self.training_networks, self.ema_decay = drawing, list(training), ema_decay
+        self.average = None
+        if ema_decay is not None:
+            self.average = keras.models.clone_model(drawing)
+            self.average.set_weights(drawing.get_weights())
+        self.set_clustering(clustering)
+
+    @property
+    def sampler(self):
+        """The network that draws: its weight average when there is one."""
+        return self.average if self.average is not None else self.drawing
+
+    def compile(self, optimizer, steps_per_execution=100, jit_compile="auto", **kwargs):
+        self.network_optimizer = optimizer
+        super().compile(steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+                        networks=self.training_networks, **kwargs)
+
+    def update_average(self):
+        """One step of the weight average, with its warm-up (nothing without one)."""
+        if self.average is not None:
+            step = tf.cast(tf.convert_to_tensor(self.step_counter), tf.float32)
+            average_into(self.average, self.drawing,
+                         tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))

@@ -22,8 +22,8 @@ cluster's embedding, as a conditional VAE does, Sohn et al., 2015). ``VAE`` is a
 import numpy as np
 
 from gan_mnist.backend import keras, tf
-from gan_mnist.engine import Trainer, average_into, check_integer
-from gan_mnist.family_base import ClusterConditioning, check_rate
+from gan_mnist.engine import check_integer
+from gan_mnist.family_base import FamilyModel
 
 LATENT_DIM = 16
 
@@ -92,7 +92,7 @@ def gaussian_kl(mean, log_variance):
     return 0.5 * tf.reduce_sum(tf.exp(log_variance) + mean**2 - 1.0 - log_variance, axis=1)
 
 
-class VAE(ClusterConditioning, Trainer):
+class VAE(FamilyModel):
     """A variational autoencoder on the GANs' engine (see the module).
 
     ``ema_decay`` keeps a weight average of the decoder (with warm-up ``min(decay, (1 + s) /
@@ -103,27 +103,10 @@ class VAE(ClusterConditioning, Trainer):
     RECORDS = ("loss", "reconstruction", "kl")
 
     def __init__(self, encoder, decoder, ema_decay=None, clustering=None, seed=0, **kwargs):
-        if ema_decay is not None:
-            check_rate("ema_decay", ema_decay, upper=1.0)
-        super().__init__(image_shape=(28, 28, 1), value_range=(0.0, 1.0), seed=seed,
-                         classes=None if clustering is None else clustering.k, **kwargs)
-        self.encoder, self.decoder, self.ema_decay = encoder, decoder, ema_decay
+        super().__init__(decoder, [encoder, decoder], (0.0, 1.0), ema_decay=ema_decay,
+                         clustering=clustering, seed=seed, **kwargs)
+        self.encoder, self.decoder = encoder, decoder
         self.latent_dim = decoder.inputs[0].shape[-1]
-        self.average = None
-        if ema_decay is not None:
-            self.average = keras.models.clone_model(decoder)
-            self.average.set_weights(decoder.get_weights())
-        self.set_clustering(clustering)
-
-    @property
-    def sampler(self):
-        """The network that draws: the decoder's weight average when there is one."""
-        return self.average if self.average is not None else self.decoder
-
-    def compile(self, optimizer, steps_per_execution=100, jit_compile="auto", **kwargs):
-        self.network_optimizer = optimizer
-        super().compile(steps_per_execution=steps_per_execution, jit_compile=jit_compile,
-                        networks=[self.encoder, self.decoder], **kwargs)
 
     def train_step(self, data):
         # Independent random streams for this step: the batch and the codes' noise.
@@ -144,11 +127,8 @@ class VAE(ClusterConditioning, Trainer):
         networks = [self.encoder, self.decoder]
         weights = [w for network in networks for w in network.trainable_weights]
         self.network_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        if self.average is not None:
-            # 4. The decoder's weight average follows it, with a warm-up early on.
-            step = tf.cast(tf.convert_to_tensor(self.step_counter), tf.float32)
-            average_into(self.average, self.decoder,
-                         tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
+        # 4. The decoder's weight average follows it, with a warm-up early on.
+        self.update_average()
         return self.record(loss=loss, reconstruction=tf.reduce_mean(reconstruction),
                            kl=tf.reduce_mean(kl))
 
