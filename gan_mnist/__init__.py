@@ -16,7 +16,7 @@ MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
     "config", "data", "diffusion",
     "engine", "evaluator", "explorer", "families", "family_base", "history", "images", "latent",
-    "losses", "manifolds", "metrics", "models", "schedules", "shipped", "speed", "vae",
+    "losses", "manifolds", "metrics", "models", "schedules", "shipped", "speed", "styles", "vae",
     "visualize",
 )
 # Each name of the package's front door, and the module it lives in.

@@ -1,0 +1,64 @@
+"""Styles within each digit: the style numbers of shipped generators or run folders.
+
+    python benchmarks/styles.py dcgan conditional_dcgan
+    python benchmarks/styles.py runs/my_run --bins 10 --samples 10000
+
+Each generator draws ``--samples`` digits (seed 0); ``gan_mnist.styles.evaluate_styles`` puts
+each digit the evaluator reads as class c in its nearest of ``--bins`` k-means bins of the real
+test digits of class c, and compares the bins' shares with the real ones per class: the number
+of bins whose share differs at p < 0.05 (NDB), the Jensen-Shannon divergence in bits, and the
+most under-drawn bin with its ratio to the real share; beside them, the same numbers for real
+training digits in ``--floor-subsets`` disjoint sets of the same size (mean and standard
+deviation). A table goes to standard error and one JSON line per generator to standard output.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gan_mnist
+from gan_mnist import metrics, shipped, styles
+
+
+def load(name):
+    """A generator: a shipped one by name, or the latest checkpoint of a run folder."""
+    if name in shipped.NAMES:
+        return gan_mnist.pretrained(name)
+    if Path(name).is_dir():
+        return gan_mnist.Run(name).load_gan()
+    raise ValueError(f"{name!r} is neither a shipped generator {shipped.NAMES} nor a run folder.")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("generators", nargs="+", help="shipped names or run folders")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--bins", type=int, default=styles.BINS)
+    parser.add_argument("--floor-subsets", type=int, default=5)
+    arguments = parser.parse_args(argv)
+    for name in arguments.generators:
+        digits = metrics.sample(load(name), arguments.samples, seed=0)
+        found = styles.evaluate_styles(digits, value_range=(0.0, 1.0), bins=arguments.bins,
+                                       floor_subsets=arguments.floor_subsets)
+        print(f"{name}: NDB {found['ndb_total']} (real digits {found['floor_ndb_total']:.1f}), "
+              f"mean JSD {found['jsd_mean']:.4f} (real {found['floor_jsd_mean_all']:.4f})",
+              file=sys.stderr)
+        for digit in range(10):
+            print(f"  {digit}: NDB {found['ndb'][digit]:2d} (real "
+                  f"{found['floor_ndb_mean'][digit]:.1f} ± {found['floor_ndb_std'][digit]:.1f}), "
+                  f"JSD {found['jsd'][digit]:.4f} (real {found['floor_jsd_mean'][digit]:.4f} ± "
+                  f"{found['floor_jsd_std'][digit]:.4f}), most under-drawn bin "
+                  f"{found['under_drawn_bin'][digit]} at {found['under_drawn_ratio'][digit]:.2f} "
+                  f"of its real share (real digits' lowest: "
+                  f"{found['floor_under_drawn_ratio_mean'][digit]:.2f})", file=sys.stderr)
+        print(json.dumps(dict(generator=name, samples=arguments.samples, bins=arguments.bins,
+                              **{key: np.round(value, 4).tolist() if isinstance(value, list)
+                                 else value for key, value in found.items()})))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
