@@ -9,7 +9,11 @@ test digits of class c, and compares the bins' shares with the real ones per cla
 of bins whose share differs at p < 0.05 (NDB), the Jensen-Shannon divergence in bits, and the
 most under-drawn bin with its ratio to the real share; beside them, the same numbers for real
 training digits in ``--floor-subsets`` disjoint sets of the same size (mean and standard
-deviation). A table goes to standard error and one JSON line per generator to standard output.
+deviation). Beside them, the evaluator's overall and per-class numbers of the same digits: FID
+over its floor, the classifier score, the worst class against its own floor, and a conditional
+GAN's label accuracy (``class_metrics.evaluate_gan``, which asks it for n / 10 of each digit; the
+styles are then read from those digits too). A table goes to standard error and one JSON line
+per generator to standard output.
 """
 
 import argparse
@@ -20,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import gan_mnist
-from gan_mnist import metrics, shipped, styles
+from gan_mnist import class_metrics, conditioning, metrics, shipped, styles
 
 
 def load(name):
@@ -40,14 +44,33 @@ def main(argv=None):
     parser.add_argument("--floor-subsets", type=int, default=5)
     arguments = parser.parse_args(argv)
     for name in arguments.generators:
-        digits = metrics.sample(load(name), arguments.samples, seed=0)
+        model = load(name)
+        if getattr(model, "conditional", False):  # n / 10 digits of each label, as evaluate_gan.
+            labels = conditioning.digits_in_rows(arguments.samples)
+            digits = metrics.sample(lambda n, seed: model.generate(n, seed=seed, labels=labels),
+                                    arguments.samples, seed=0, value_range=model.value_range)
+            scores = class_metrics.evaluate_gan(model, n=arguments.samples, seed=0)
+        else:
+            digits = metrics.sample(model, arguments.samples, seed=0)
+            scores = metrics.evaluate(digits, n=arguments.samples, value_range=(0.0, 1.0))
+            scores.update(class_metrics.evaluate_classes(digits, n=arguments.samples,
+                                                         value_range=(0.0, 1.0)))
         found = styles.evaluate_styles(digits, value_range=(0.0, 1.0), bins=arguments.bins,
                                        floor_subsets=arguments.floor_subsets)
-        print(f"{name}: NDB {found['ndb_total']} (real digits {found['floor_ndb_total']:.1f}), "
+        found.update({key: scores.get(key) for key in (
+            "fid_ratio", "score", "worst_class", "worst_class_ratio", "label_accuracy")})
+        found["class_fid_ratio"] = (np.asarray(scores["class_fid"])
+                                    / np.asarray(scores["class_fid_floor"])).tolist()
+        accuracy = found["label_accuracy"]
+        print(f"{name}: FID {found['fid_ratio']:.1f}x the floor, score {found['score']:.2f}, "
+              f"worst class {found['worst_class']} at {found['worst_class_ratio']:.1f}x"
+              + ("" if accuracy is None else f", label accuracy {accuracy:.1%}")
+              + f"; NDB {found['ndb_total']} (real digits {found['floor_ndb_total']:.1f}), "
               f"mean JSD {found['jsd_mean']:.4f} (real {found['floor_jsd_mean_all']:.4f})",
               file=sys.stderr)
         for digit in range(10):
-            print(f"  {digit}: NDB {found['ndb'][digit]:2d} (real "
+            print(f"  {digit}: FID {found['class_fid_ratio'][digit]:4.1f}x its floor; "
+                  f"NDB {found['ndb'][digit]:2d} (real "
                   f"{found['floor_ndb_mean'][digit]:.1f} ± {found['floor_ndb_std'][digit]:.1f}), "
                   f"JSD {found['jsd'][digit]:.4f} (real {found['floor_jsd_mean'][digit]:.4f} ± "
                   f"{found['floor_jsd_std'][digit]:.4f}), most under-drawn bin "
