@@ -87,6 +87,9 @@ def _add_train(commands):
     train.add_argument("--label-distribution", choices=LABEL_DISTRIBUTIONS, default="uniform",
                        help="how a conditional run draws its generated labels: uniform, or by "
                             "the training digits' class frequencies (default: uniform)")
+    train.add_argument("--minibatch-std", action="store_true",
+                       help="give the discriminator a minibatch standard deviation channel, so "
+                            "it sees how varied a batch is (recommended dcgan only)")
     train.add_argument("--ema-decay", type=_number(0.0, 1.0, low_inclusive=False), metavar="D",
                        help="keep an exponential moving average of the generator's weights "
                             "(such as 0.999), which then draws every sample and score")

@@ -94,6 +94,7 @@ def resolve_config(arguments):
         preset, **{key: value for key, value in given.items() if value is not None},
         conditional=arguments.conditional, clusters=arguments.clusters,
         ema_decay=arguments.ema_decay, decay_start=arguments.decay_start,
+        minibatch_std=arguments.minibatch_std,
         label_distribution=arguments.label_distribution,
         batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
         gradient_penalty=arguments.gradient_penalty, seed=arguments.seed,

@@ -375,6 +375,7 @@ def build_gan(config, networks=None, clustering=None):
             generator_widths=config.generator_widths,
             discriminator_widths=config.discriminator_widths,
             conditional=config.clusters or config.conditional,
+            minibatch_std=config.minibatch_std,
         )
     generator, discriminator = networks
     gan = GAN(generator, discriminator, latent_dim=config.latent_dim, latent=config.latent,

@@ -17,7 +17,7 @@ Presets reproduce the write-ups; keyword arguments left at ``None`` take the pre
 
 import numbers
 
-from gan_mnist import conditioning
+from gan_mnist import conditioning, layers
 from gan_mnist.backend import keras
 from gan_mnist.choices import DCGAN_PRESETS, MLP_PRESETS, PRESETS  # noqa: F401
 
@@ -57,15 +57,19 @@ _DCGAN = {
 }
 
 def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=None,
-          conditional=False):
+          conditional=False, minibatch_std=False):
     """``(generator, discriminator)`` of a preset; ``None`` keeps the preset's value.
 
     Widths are the hidden layer's units for an MLP (one number per network) and the two filter
     counts for a recommended DCGAN (three and two for a classic one). ``conditional`` gives both
     networks a label input (``gan_mnist.conditioning``): ``True`` for the ten digits, or a
-    number of classes (the clusters of a self-conditioned GAN).
+    number of classes (the clusters of a self-conditioned GAN). ``minibatch_std`` gives the
+    recommended DCGAN's discriminator a minibatch standard deviation channel.
     """
     _check_choice("preset", preset, PRESETS)
+    if minibatch_std and preset != "recommended":
+        raise ValueError(f"minibatch_std is a layer of the recommended DCGAN's discriminator; "
+                         f"the {preset!r} preset has none.")
     if preset in MLP_PRESETS:
         g_units = _single_width("generator_widths", generator_widths)
         d_units = _single_width("discriminator_widths", discriminator_widths)
@@ -77,7 +81,8 @@ def build(preset, latent_dim=None, generator_widths=None, discriminator_widths=N
     return (
         dcgan_generator(latent_dim=latent_dim, filters=generator_widths, preset=preset,
                         conditional=conditional),
-        dcgan_discriminator(filters=discriminator_widths, preset=preset, conditional=conditional),
+        dcgan_discriminator(filters=discriminator_widths, preset=preset, conditional=conditional,
+                            minibatch_std=minibatch_std),
     )
 
 
@@ -304,7 +309,7 @@ def _recommended_generator(latent_dim, filters, kernel_size, name, conditional):
 
 
 def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negative_slope=None,
-                        preset="recommended", name=None, conditional=False):
+                        preset="recommended", name=None, conditional=False, minibatch_std=False):
     """Convolutional discriminator: image ``(N, 28, 28, 1)`` -> logit ``(N, 1)``.
 
     ``preset="classic"`` (the DCGAN write-up, modelled on TensorFlow's MNIST CNN): 5x5 conv
@@ -314,7 +319,9 @@ def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negat
     ``preset="recommended"`` (ours, DCGAN guidelines): two 4x4 stride-2 convolutions with 32
     and 64 filters, each followed by LeakyReLU(0.2), then a dense logit; no batch norm and no
     pooling, so it also suits the Wasserstein gradient penalty; weights normal (stddev 0.02).
-    ``hidden_units > 0`` adds a dense LeakyReLU layer before the logit.
+    ``hidden_units > 0`` adds a dense LeakyReLU layer before the logit. ``minibatch_std`` adds
+    a minibatch standard deviation channel after the convolutions (``layers.MinibatchStdDev``,
+    Karras et al., 2018): the discriminator then sees how varied each group of 4 images is.
 
     ``filters`` sets the two convolution widths; the numbers behind the recommended ones are in
     ``dcgan_generator``'s docstring.
@@ -340,7 +347,8 @@ def dcgan_discriminator(filters=None, hidden_units=None, kernel_size=None, negat
         return _classic_discriminator(filters, hidden_units, values["kernel_size"], name,
                                       conditional)
     return _recommended_discriminator(
-        filters, hidden_units, values["kernel_size"], values["negative_slope"], name, conditional
+        filters, hidden_units, values["kernel_size"], values["negative_slope"], name, conditional,
+        minibatch_std,
     )
 
 
@@ -362,7 +370,7 @@ def _classic_discriminator(filters, hidden_units, kernel_size, name, conditional
 
 
 def _recommended_discriminator(filters, hidden_units, kernel_size, negative_slope, name,
-                               conditional):
+                               conditional, minibatch_std=False):
     weights = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = image
@@ -371,6 +379,8 @@ def _recommended_discriminator(filters, hidden_units, kernel_size, negative_slop
             width, kernel_size, strides=2, padding="same", name=f"conv_{index}", **weights
         )(x)
         x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"leaky_relu_{index}")(x)
+    if minibatch_std:
+        x = layers.MinibatchStdDev(name="minibatch_std")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if hidden_units:
         x = keras.layers.Dense(hidden_units, name="hidden", **weights)(x)

@@ -57,7 +57,8 @@ PRESET_SETTINGS = {
 # What a resumed run must share with the run it continues. The number of steps may change (to
 # extend a run), and so may speed options and the intervals of snapshots and checkpoints.
 RESUME_KEYS = (
-    "preset", "conditional", "clusters", "label_distribution", "ema_decay", "generator_widths",
+    "preset", "conditional", "clusters", "label_distribution", "ema_decay", "minibatch_std",
+    "generator_widths",
     "discriminator_widths", "latent", "latent_dim", "value_range", "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
     "d_learning_rate", "decay_start", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
     "snapshot_count", "snapshot_seed",
@@ -110,6 +111,8 @@ class RunConfig:
     makes the run self-conditioned (``gan_mnist.clustering``): the training images are clustered
     into ``K`` groups without their labels, and the networks are conditioned on the cluster ids,
     drawn for generated digits by the clusters' sizes (``label_distribution`` is then unused).
+    ``minibatch_std=True`` gives the recommended DCGAN's discriminator a minibatch standard
+    deviation channel (``gan_mnist.layers.MinibatchStdDev``), so it can see a batch's variety.
     ``decay_start=S`` lowers both learning rates linearly from step ``S`` to zero at the last
     step (``gan_mnist.schedules``); such a run can only be resumed with the same ``steps``.
     ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end of
@@ -120,6 +123,7 @@ class RunConfig:
     preset: str = "recommended"
     conditional: bool = False
     clusters: int | None = None
+    minibatch_std: bool = False
     generator_widths: tuple | None = None
     discriminator_widths: tuple | None = None
     latent: str = "normal"
@@ -188,6 +192,11 @@ class RunConfig:
         if self.conditional and self.preset == "classic":
             raise ValueError("The classic DCGAN has no conditional version; use 'recommended'.")
         _integer("clusters", self.clusters, 2, optional=True)
+        if not isinstance(self.minibatch_std, bool):
+            raise ValueError(f"minibatch_std must be True or False, got {self.minibatch_std!r}.")
+        if self.minibatch_std and self.preset != "recommended":
+            raise ValueError("minibatch_std is a layer of the recommended DCGAN's discriminator; "
+                             f"the {self.preset!r} preset has none. Use preset='recommended'.")
         if self.clusters is not None and self.conditional:
             raise ValueError(
                 "clusters makes a self-conditioned GAN, which learns without labels; it cannot "
