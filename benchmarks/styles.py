@@ -32,7 +32,8 @@ def load(name):
     if name in shipped.NAMES:
         return gan_mnist.pretrained(name)
     if Path(name).is_dir():
-        return gan_mnist.Run(name).load_gan()
+        gan, _ = gan_mnist.Run(name).load_gan()  # The GAN and its step.
+        return gan
     raise ValueError(f"{name!r} is neither a shipped generator {shipped.NAMES} nor a run folder.")
 
 
