@@ -3,11 +3,9 @@
     python benchmarks/ddim_steps.py --steps 10 25 50 100
 
 For each step count, 10,000 digits (``--samples``) of ``gan_mnist.pretrained("diffusion")`` are
-scored with ``metrics.evaluate`` and ``class_metrics.evaluate_classes`` against the test set (FID
-over the floor, score, precision, recall, density, coverage, the worst class against its own
-floor, the share the evaluator is unsure of), and its digits per second are timed with
-``speed.sampling_speed`` (the best of three draws of 1,000 digits after an untimed one). One
-JSON line goes to standard output, progress to standard error.
+scored as ``benchmarks/families_at_budget.py`` scores them (its ``score``: the evaluator's numbers
+against the test set and digits per second, the best of three draws of 1,000 digits after an
+untimed one). One JSON line goes to standard output, progress to standard error.
 """
 
 import argparse
@@ -16,10 +14,7 @@ import os
 import sys
 
 import gan_mnist
-from gan_mnist import class_metrics, metrics, speed
-
-KEYS = ("fid", "fid_ratio", "score", "precision", "recall", "density", "coverage",
-        "worst_class", "worst_class_ratio", "unsure_share")
+from families_at_budget import score
 
 
 def main(argv=None):
@@ -30,14 +25,8 @@ def main(argv=None):
     model = gan_mnist.pretrained("diffusion")
     result = dict(samples=arguments.samples, load_before=round(os.getloadavg()[0], 2))
     for steps in arguments.steps:
-        digits = model.generate(arguments.samples, seed=0, steps=steps)
-        found = metrics.evaluate(digits, n=arguments.samples, value_range=model.value_range)
-        found.update(class_metrics.evaluate_classes(digits, n=arguments.samples,
-                                                    value_range=model.value_range))
-        pace = speed.sampling_speed(lambda count: model.generate(count, seed=1, steps=steps),
-                                    n=1000, batch_size=1000)
-        row = {key: round(float(found[key]), 4) for key in KEYS}
-        row["digits_per_second"] = round(pace.digits_per_second, 1)
+        row = score(lambda n, seed: model.generate(n, seed=seed, steps=steps),
+                    model.value_range, arguments.samples)
         result[f"ddim{steps}"] = row
         print(steps, row, file=sys.stderr, flush=True)
     result["load_after"] = round(os.getloadavg()[0], 2)

@@ -18,8 +18,8 @@ training starts: it covers tracing, not building the networks or clustering. Pro
 standard error: steps per second in each quarter of the budget and the slowest call after the
 first, which would show a stall.
 
-Then 10,000 digits (``--samples``) of each sampler are scored with ``metrics.evaluate`` and
-``class_metrics.evaluate_classes`` against the test set (FID over the floor, score, precision,
+Then 10,000 digits (``--samples``) of each sampler are scored with
+``class_metrics.evaluate_images`` against the test set (FID over the floor, score, precision,
 recall, density, coverage, the worst class against its own floor, the share the evaluator is
 unsure of), with the digits per second of each sampler; a diffusion model is scored at each
 ``--ddim`` step count. One JSON line goes to standard output. Op determinism is off: the budget
@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from gan_mnist import class_metrics, clustering, evaluator, families, metrics, speed
+from gan_mnist import class_metrics, clustering, evaluator, families, speed
 from gan_mnist.callbacks import TimeBudget
 from gan_mnist.data import load_mnist
 from gan_mnist.seeding import set_seed
@@ -62,9 +62,7 @@ def build(arguments, images):
 
 def score(draw, value_range, n=SAMPLES):
     """The evaluator's numbers for ``n`` digits of ``draw`` and its digits per second."""
-    digits = draw(n, seed=0)
-    found = metrics.evaluate(digits, n=n, value_range=value_range)
-    found.update(class_metrics.evaluate_classes(digits, n=n, value_range=value_range))
+    found = class_metrics.evaluate_images(draw(n, seed=0), n=n, value_range=value_range)
     pace = speed.sampling_speed(lambda count: draw(count, seed=1), n=1000, batch_size=1000)
     keys = ("fid", "fid_ratio", "score", "precision", "recall", "density", "coverage",
             "worst_class", "worst_class_ratio", "unsure_share")

@@ -11,9 +11,9 @@ most under-drawn bin with its ratio to the real share; beside them, the same num
 training digits in ``--floor-subsets`` disjoint sets of the same size (mean and standard
 deviation). Beside them, the evaluator's overall and per-class numbers of the same digits: FID
 over its floor, the classifier score, the worst class against its own floor, and a conditional
-GAN's label accuracy (``class_metrics.evaluate_gan``, which asks it for n / 10 of each digit; the
-styles are then read from those digits too). A table goes to standard error and one JSON line
-per generator to standard output.
+GAN's label accuracy (it is asked for n / 10 of each digit, as ``class_metrics.evaluate_gan``
+asks it), all from the same digits (``class_metrics.evaluate_images``). A table goes to standard
+error and one JSON line per generator to standard output.
 """
 
 import argparse
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import gan_mnist
-from gan_mnist import class_metrics, conditioning, metrics, shipped, styles
+from gan_mnist import class_metrics, conditioning, shipped, styles
 
 
 def load(name):
@@ -46,17 +46,16 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     for name in arguments.generators:
         model = load(name)
-        if getattr(model, "conditional", False):  # n / 10 digits of each label, as evaluate_gan.
+        # A conditional GAN is asked for n / 10 digits of each label, as evaluate_gan asks it.
+        labels = None
+        if getattr(model, "conditional", False):
             labels = conditioning.digits_in_rows(arguments.samples)
-            digits = metrics.sample(lambda n, seed: model.generate(n, seed=seed, labels=labels),
-                                    arguments.samples, seed=0, value_range=model.value_range)
-            scores = class_metrics.evaluate_gan(model, n=arguments.samples, seed=0)
-        else:
-            digits = metrics.sample(model, arguments.samples, seed=0)
-            scores = metrics.evaluate(digits, n=arguments.samples, value_range=(0.0, 1.0))
-            scores.update(class_metrics.evaluate_classes(digits, n=arguments.samples,
-                                                         value_range=(0.0, 1.0)))
-        found = styles.evaluate_styles(digits, value_range=(0.0, 1.0), bins=arguments.bins,
+        asked = {} if labels is None else dict(labels=labels)
+        digits = model.generate(arguments.samples, seed=0, **asked)
+        scores = class_metrics.evaluate_images(digits, n=arguments.samples, labels=labels,
+                                               value_range=model.value_range)
+        found = styles.evaluate_styles(digits, value_range=model.value_range,
+                                       bins=arguments.bins,
                                        floor_subsets=arguments.floor_subsets)
         found.update({key: scores.get(key) for key in (
             "fid_ratio", "score", "worst_class", "worst_class_ratio", "label_accuracy")})

@@ -18,7 +18,8 @@ metrics split the sample by class, on the evaluator's features and logits:
 - ``unsure_share``: the share of images the evaluator gives no class a probability of at least
   0.9: the in-between shapes that are no clear digit.
 - ``evaluate_classes``: all of them at once, the worst class against its own floor and the
-  class of lowest recall.
+  class of lowest recall; ``evaluate_images`` and ``evaluate_gan``: those and ``metrics.evaluate``
+  in one dict.
 
 The classes are the labels a conditional generator was given, else the evaluator's predicted
 classes; the reference and floor digits are grouped by their true labels.
@@ -333,6 +334,17 @@ def evaluate_classes(generator_or_images, n=10_000, reference="test", seed=0, la
     return scores
 
 
+def evaluate_images(images, n=10_000, reference="test", seed=0, labels=None, value_range=None):
+    """Every metric of ``metrics.evaluate`` and of ``evaluate_classes`` for ``images`` (and the
+    ``labels`` they were drawn for, if any), in one dict: both reports see the same digits.
+    """
+    scores = metrics.evaluate(images, n=n, reference=reference, seed=seed,
+                              value_range=value_range)
+    scores.update(evaluate_classes(images, n=n, reference=reference, seed=seed, labels=labels,
+                                   value_range=value_range))
+    return scores
+
+
 def evaluate_gan(gan, n=10_000, reference="test", seed=0, raw=False):
     """Every metric of ``metrics.evaluate`` and of ``evaluate_classes`` for a ``GAN``, in one dict.
 
@@ -343,8 +355,5 @@ def evaluate_gan(gan, n=10_000, reference="test", seed=0, raw=False):
     """
     labels = conditioning.digits_in_rows(n) if gan.conditional else None
     images = gan.generate(n, seed=seed, labels=labels, raw=raw)
-    scores = metrics.evaluate(images, n=n, reference=reference, seed=seed,
-                              value_range=gan.value_range)
-    scores.update(evaluate_classes(images, n=n, reference=reference, seed=seed, labels=labels,
-                                   value_range=gan.value_range))
-    return scores
+    return evaluate_images(images, n=n, reference=reference, seed=seed, labels=labels,
+                           value_range=gan.value_range)

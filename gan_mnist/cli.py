@@ -217,8 +217,7 @@ def _evaluate(arguments):
     if arguments.images is not None:
         images = np.load(arguments.images, allow_pickle=False)
         n = arguments.n if arguments.n is not None else min(len(images), metrics.MAX_SAMPLES)
-        scores = metrics.evaluate(images, n=n, reference=arguments.reference)
-        scores.update(class_metrics.evaluate_classes(images, n=n, reference=arguments.reference))
+        scores = class_metrics.evaluate_images(images, n=n, reference=arguments.reference)
         record = dict(images=str(arguments.images), reference=arguments.reference, **scores)
     else:
         gan, step = Run(arguments.run_dir).load_gan()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import pretrain
-from gan_mnist import class_metrics, families, files, metrics
+from gan_mnist import class_metrics, families, files
 from gan_mnist.backend import keras, tf
 from gan_mnist.choices import EVALUATION_SEED
 from gan_mnist.config import runs_dir
@@ -57,10 +57,8 @@ def recipe(name, steps=None):
 def score(model):
     """The evaluator's numbers for ``pretrain.SAMPLES`` digits of the network that draws."""
     digits = model.generate(pretrain.SAMPLES, seed=EVALUATION_SEED)
-    found = metrics.evaluate(digits, n=pretrain.SAMPLES, value_range=model.value_range)
-    found.update(class_metrics.evaluate_classes(digits, n=pretrain.SAMPLES,
-                                                value_range=model.value_range))
-    return found
+    return class_metrics.evaluate_images(digits, n=pretrain.SAMPLES,
+                                         value_range=model.value_range)
 
 
 class Curve(keras.callbacks.Callback):
