@@ -9,7 +9,8 @@ test digits of class c, and compares the bins' shares with the real ones per cla
 of bins whose share differs at p < 0.05 (NDB), the Jensen-Shannon divergence in bits, and the
 most under-drawn bin with its ratio to the real share; beside them, the same numbers for real
 training digits in ``--floor-subsets`` disjoint sets of the same size (mean and standard
-deviation). Beside them, the evaluator's overall and per-class numbers of the same digits: FID
+deviation), and each class's FID floor in as many disjoint sets of real digits (its ratio is
+printed against the lowest and highest of them). Beside them, the evaluator's overall and per-class numbers of the same digits: FID
 over its floor, the classifier score, the worst class against its own floor, and a conditional
 GAN's label accuracy (it is asked for n / 10 of each digit, as ``class_metrics.evaluate_gan``
 asks it), all from the same digits (``class_metrics.evaluate_images``). A table goes to standard
@@ -37,6 +38,15 @@ def load(name):
     raise ValueError(f"{name!r} is neither a shipped generator {shipped.NAMES} nor a run folder.")
 
 
+def rounded(value):
+    """A number or a (nested, possibly ragged) list of numbers, rounded to 4 decimals."""
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return round(float(value), 4) if isinstance(value, (float, np.floating)) else value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("generators", nargs="+", help="shipped names or run folders")
@@ -61,6 +71,13 @@ def main(argv=None):
             "fid_ratio", "score", "worst_class", "worst_class_ratio", "label_accuracy")})
         found["class_fid_ratio"] = (np.asarray(scores["class_fid"])
                                     / np.asarray(scores["class_fid_floor"])).tolist()
+        # The per-class floor's own noise: the FID of disjoint sets of real digits.
+        spread = class_metrics.class_fid_floor_spread(scores["class_counts"],
+                                                      arguments.floor_subsets, arguments.samples)
+        found["class_fid_floor_sets"] = [spread[digit] for digit in range(10)]
+        found["class_fid_ratio_range"] = [
+            [scores["class_fid"][digit] / max(spread[digit]),
+             scores["class_fid"][digit] / min(spread[digit])] for digit in range(10)]
         accuracy = found["label_accuracy"]
         print(f"{name}: FID {found['fid_ratio']:.1f}x the floor, score {found['score']:.2f}, "
               f"worst class {found['worst_class']} at {found['worst_class_ratio']:.1f}x"
@@ -69,7 +86,10 @@ def main(argv=None):
               f"mean JSD {found['jsd_mean']:.4f} (real {found['floor_jsd_mean_all']:.4f})",
               file=sys.stderr)
         for digit in range(10):
-            print(f"  {digit}: FID {found['class_fid_ratio'][digit]:4.1f}x its floor; "
+            low, high = found["class_fid_ratio_range"][digit]
+            print(f"  {digit}: FID {found['class_fid_ratio'][digit]:4.1f}x its floor "
+                  f"({low:.1f}x to {high:.1f}x over "
+                  f"{len(found['class_fid_floor_sets'][digit])} real sets); "
                   f"NDB {found['ndb'][digit]:2d} (real "
                   f"{found['floor_ndb_mean'][digit]:.1f} ± {found['floor_ndb_std'][digit]:.1f}), "
                   f"JSD {found['jsd'][digit]:.4f} (real {found['floor_jsd_mean'][digit]:.4f} ± "
@@ -78,8 +98,7 @@ def main(argv=None):
                   f"of its real share (real digits' lowest: "
                   f"{found['floor_under_drawn_ratio_mean'][digit]:.2f})", file=sys.stderr)
         print(json.dumps(dict(generator=name, samples=arguments.samples, bins=arguments.bins,
-                              **{key: np.round(value, 4).tolist() if isinstance(value, list)
-                                 else value for key, value in found.items()})))
+                              **{key: rounded(value) for key, value in found.items()})))
     return 0
 
 

@@ -119,6 +119,9 @@ def _add_train(commands):
                             "WGAN-GP)")
     train.add_argument("--gradient-penalty", type=_number(0.0), default=0.0, metavar="W",
                        help="weight of the WGAN-GP gradient penalty (default: 0; 10 for WGAN-GP)")
+    train.add_argument("--mode-seeking", type=_number(0.0), default=0.0, metavar="W",
+                       help="weight of MSGAN's mode-seeking term on the generator, which pushes "
+                            "different noise towards different digits (default: 0; 1 in MSGAN)")
     train.add_argument("--seed", type=_integer(0), default=0,
                        help="seeds the weights, batches and noise (default: 0)")
     train.add_argument("--run-dir", metavar="DIR",

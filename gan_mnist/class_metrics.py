@@ -11,7 +11,8 @@ metrics split the sample by class, on the evaluator's features and logits:
 - ``per_class_fid``: the Frechet distance between each class's images and the real digits of
   that class (the mean over classes is the intra-FID of Miyato and Koyama, 2018, "cGANs with
   Projection Discriminator").
-- ``class_fid_floor``: the same distances for real digits at the same per-class counts.
+- ``class_fid_floor``: the same distances for real digits at the same per-class counts, and
+  ``class_fid_floor_spread``: those for several disjoint sets of real digits, the floor's noise.
 - ``per_class_precision_recall`` and ``class_precision_recall_floor``: improved precision and
   recall (``gan_mnist.manifolds``) of each class against the real digits of that class: are a
   class's images real-looking, and do they cover its real variety?
@@ -197,9 +198,7 @@ def _floor_features(split, counts, batch_size):
     return {digit: _FLOORS[split, digit][: len(order)] for digit, order in orders.items()}
 
 
-def _class_floor(score, missing, class_counts, n, reference, batch_size):
-    """``score`` (a per-class metric) of real digits at the given counts; ``missing`` elsewhere."""
-    n = _check_sample_size(n, reference)
+def _check_class_counts(class_counts):
     counts = np.asarray(class_counts)
     if (counts.shape != (NUM_CLASSES,) or not np.issubdtype(counts.dtype, np.integer)
             or counts.min() < 0):
@@ -207,6 +206,19 @@ def _class_floor(score, missing, class_counts, n, reference, batch_size):
             f"class_counts must be {NUM_CLASSES} non-negative integers (the images of each "
             f"digit), got {class_counts!r}."
         )
+    return counts
+
+
+def _check_positive_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _class_floor(score, missing, class_counts, n, reference, batch_size):
+    """``score`` (a per-class metric) of real digits at the given counts; ``missing`` elsewhere."""
+    n = _check_sample_size(n, reference)
+    counts = _check_class_counts(class_counts)
     other = "train" if reference == "test" else "test"
     wanted = {digit: int(count) for digit, count in enumerate(counts) if count >= 2}
     reference_features, reference_labels = _reference(reference, n, batch_size)
@@ -228,6 +240,34 @@ def class_fid_floor(class_counts, n=10_000, reference="test", batch_size=1000):
     repeated call costs only the distances.
     """
     return _class_floor(per_class_fid, math.nan, class_counts, n, reference, batch_size)
+
+
+def class_fid_floor_spread(class_counts, subsets=5, n=10_000, reference="test",
+                           batch_size=1000):
+    """``{digit: [fid, ...]}``: ``class_fid_floor`` for ``subsets`` disjoint sets of real digits.
+
+    A class's floor comes from about 1,000 real digits, so it has noise of its own, and a ratio
+    to it inherits that noise. Set ``s`` is the class's floor digits ``s * count`` to
+    ``(s + 1) * count`` (set 0 is ``class_fid_floor``'s own), from the other split; a class
+    gets as many sets as it has digits for (at most ``subsets``), none where its count is below
+    2. Read a generator's class FID against the sets' spread, not against one of them.
+    """
+    subsets = _check_positive_integer("subsets", subsets)
+    n = _check_sample_size(n, reference)
+    counts = _check_class_counts(class_counts)
+    other = "train" if reference == "test" else "test"
+    sizes = np.bincount(metrics._labels(other), minlength=NUM_CLASSES)
+    wanted = {digit: int(count) * min(subsets, sizes[digit] // int(count))
+              for digit, count in enumerate(counts) if count >= 2}
+    reference_features, reference_labels = _reference(reference, n, batch_size)
+    spread = {digit: [] for digit in range(NUM_CLASSES)}
+    for digit, real in _floor_features(other, wanted, batch_size).items():
+        count = int(counts[digit])
+        for start in range(0, len(real), count):
+            classes = np.full(count, digit)
+            spread[digit].append(per_class_fid(real[start:start + count], classes,
+                                               reference_features, reference_labels)[digit])
+    return spread
 
 
 def class_precision_recall_floor(class_counts, n=10_000, reference="test", batch_size=1000):

@@ -97,7 +97,8 @@ def resolve_config(arguments):
         minibatch_std=arguments.minibatch_std,
         label_distribution=arguments.label_distribution,
         batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
-        gradient_penalty=arguments.gradient_penalty, seed=arguments.seed,
+        gradient_penalty=arguments.gradient_penalty, mode_seeking=arguments.mode_seeking,
+        seed=arguments.seed,
         deterministic=arguments.deterministic,
         snapshot_every=arguments.snapshot_every or _round_interval(steps / SNAPSHOTS_PER_RUN),
         checkpoint_every=(

@@ -229,13 +229,15 @@ class GAN(engine.Trainer):
         return keras.ops.convert_to_numpy(network([tf.constant(latents), ids], training=False))
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss="non_saturating", d_steps=1,
-                gradient_penalty=0.0, steps_per_execution=200, jit_compile="auto", **kwargs):
+                gradient_penalty=0.0, mode_seeking=0.0, steps_per_execution=200,
+                jit_compile="auto", **kwargs):
         """Set the optimizers, the loss and the update schedule.
 
         ``d_optimizer`` and ``g_optimizer`` default to Adam with Keras' defaults; each network
         needs its own. ``loss`` is a ``gan_mnist.losses`` name or object; ``d_steps``
         discriminator updates run per generator update and ``gradient_penalty`` weights the
-        WGAN-GP term (Gulrajani et al., 2017). ``steps_per_execution`` (the most steps per call
+        WGAN-GP term (Gulrajani et al., 2017); ``mode_seeking`` weights MSGAN's term on the
+        generator (``losses.mode_seeking``, Mao et al., 2019). ``steps_per_execution`` (the most steps per call
         from Python) and ``jit_compile`` (``"auto"``: XLA on a GPU, and on a CPU for networks
         without convolutions) go to ``engine.Trainer.compile``, other keyword arguments to
         ``keras.Model.compile``.
@@ -255,6 +257,11 @@ class GAN(engine.Trainer):
                 f"gradient_penalty must be a non-negative number (10 in WGAN-GP), got "
                 f"{gradient_penalty!r}."
             )
+        if (isinstance(mode_seeking, bool) or not isinstance(mode_seeking, (int, float))
+                or not mode_seeking >= 0):
+            raise ValueError(
+                f"mode_seeking must be a non-negative number (1 in MSGAN), got {mode_seeking!r}."
+            )
         for optimizer, current in ((d_optimizer, "d_optimizer"), (g_optimizer, "g_optimizer")):
             if optimizer.built and optimizer is not getattr(self, current, None):
                 raise ValueError(
@@ -267,6 +274,7 @@ class GAN(engine.Trainer):
         self.gan_loss = loss
         self.d_steps = d_steps
         self.gradient_penalty = float(gradient_penalty)
+        self.mode_seeking = float(mode_seeking)
         # Build the optimizer slots now so that a checkpoint can be restored before training.
         with self.distribute_strategy.scope():
             for optimizer, network in ((d_optimizer, self.discriminator),
@@ -284,12 +292,19 @@ class GAN(engine.Trainer):
                 return tf.random.stateless_normal(shape, seed)
         return self.draw(key, [batch_size, self.latent_dim], draw)
 
-    def fake_batch(self, key, batch_size):
-        """Generated images for ``batch_size`` noise vectors (and labels) drawn from ``key``."""
+    def fake_batch(self, key, batch_size, paired=False):
+        """Generated images for ``batch_size`` noise vectors (and labels) drawn from ``key``.
+
+        ``paired`` gives image ``i`` of the second half the label of image ``i`` of the first:
+        the pairs of ``losses.mode_seeking``, two noise vectors for one label.
+        """
         noise = self.noise(key, batch_size)
         if self.classes is None:
             return self.generator(noise, training=True), None
         labels = self.fake_labels(tf.random.experimental.stateless_fold_in(key, 1), batch_size)
+        if paired:
+            half = batch_size // 2
+            labels = tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
         return self.generator([noise, labels], training=True), labels
 
     def fake_labels(self, key, batch_size):
@@ -340,10 +355,14 @@ class GAN(engine.Trainer):
                                                       epsilon)
             self.update(self.discriminator, self.d_optimizer, tape, d_loss)
 
-        # 2. The generator learns to make digits the discriminator scores as real.
+        # 2. The generator learns to make digits the discriminator scores as real (with
+        # mode_seeking, also to make different digits of different noise: MSGAN).
         with tf.GradientTape() as tape:
-            generated, labels = self.fake_batch(keys[-1], batch_size)
+            generated, labels = self.fake_batch(keys[-1], batch_size, self.mode_seeking > 0)
             g_loss = self.gan_loss.generator_loss(self.critic(generated, labels))
+            if self.mode_seeking:
+                g_loss += losses.mode_seeking(generated, self.noise(keys[-1], batch_size),
+                                              self.mode_seeking)
         self.update(self.generator, self.g_optimizer, tape, g_loss)
         if self.ema_generator is not None:
             # 3. The weight average follows the generator (Yazici et al., 2019).
@@ -389,7 +408,7 @@ def build_gan(config, networks=None, clustering=None):
         keras.optimizers.Adam(d_rate, beta_1=config.d_beta_1, beta_2=config.d_beta_2),
         keras.optimizers.Adam(g_rate, beta_1=config.g_beta_1, beta_2=config.g_beta_2),
         loss=losses.get(config.loss, **options), d_steps=config.d_steps,
-        gradient_penalty=config.gradient_penalty,
+        gradient_penalty=config.gradient_penalty, mode_seeking=config.mode_seeking,
         steps_per_execution=config.steps_per_execution, jit_compile=config.jit_compile,
     )
     return gan

@@ -215,3 +215,23 @@ def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
     axes = tf.range(1, tf.rank(gradients))
     norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=axes) + 1e-12)
     return float(weight) * tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def mode_seeking(images, noise, weight=1.0, epsilon=1e-5):
+    """The mode-seeking term of MSGAN (Mao et al., 2019, "Mode Seeking Generative Adversarial
+    Networks for Diverse Image Synthesis"), added to the generator's loss.
+
+    The batch is read as pairs: image ``i`` of the first half against image ``i`` of the second,
+    made from noise ``z_i`` and ``z'_i`` (and, in a conditional GAN, the same label). With
+    ``d_I`` and ``d_z`` the mean absolute differences of the pairs' images and noise, it returns
+    ``weight / (d_I / d_z + epsilon)``: small when different noise gives different images, large
+    when two noise vectors fall into the same image, the collapse that drops styles. An odd last
+    image has no pair and is left out. ``epsilon`` (the paper's code: 1e-5) keeps it finite.
+    """
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+        raise ValueError(f"weight must be a non-negative number (MSGAN: 1), got {weight!r}.")
+    images, noise = _as_float(images), _as_float(noise)
+    half = tf.shape(images)[0] // 2
+    image_distance = tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))
+    noise_distance = tf.reduce_mean(tf.abs(noise[:half] - noise[half:2 * half]))
+    return float(weight) / (image_distance / noise_distance + epsilon)

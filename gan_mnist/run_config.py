@@ -59,8 +59,8 @@ PRESET_SETTINGS = {
 RESUME_KEYS = (
     "preset", "conditional", "clusters", "label_distribution", "ema_decay", "minibatch_std",
     "generator_widths",
-    "discriminator_widths", "latent", "latent_dim", "value_range", "loss", "label_smoothing", "d_steps", "gradient_penalty", "g_learning_rate",
-    "d_learning_rate", "decay_start", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
+    "discriminator_widths", "latent", "latent_dim", "value_range", "loss", "label_smoothing", "d_steps", "gradient_penalty",
+    "mode_seeking", "g_learning_rate", "d_learning_rate", "decay_start", "g_beta_1", "d_beta_1", "g_beta_2", "d_beta_2", "batch_size", "seed",
     "snapshot_count", "snapshot_seed",
 )
 # `from_preset` shortcuts that set one optimiser setting for both networks.
@@ -113,6 +113,9 @@ class RunConfig:
     drawn for generated digits by the clusters' sizes (``label_distribution`` is then unused).
     ``minibatch_std=True`` gives the recommended DCGAN's discriminator a minibatch standard
     deviation channel (``gan_mnist.layers.MinibatchStdDev``), so it can see a batch's variety.
+    ``mode_seeking`` weights MSGAN's mode-seeking term on the generator
+    (``losses.mode_seeking``; the paper's weight is 1), which pushes different noise towards
+    different digits.
     ``decay_start=S`` lowers both learning rates linearly from step ``S`` to zero at the last
     step (``gan_mnist.schedules``); such a run can only be resumed with the same ``steps``.
     ``snapshot_every``/``checkpoint_every`` of ``None`` save only at the start and end of
@@ -134,6 +137,7 @@ class RunConfig:
     label_smoothing: float = 0.0
     d_steps: int = 1
     gradient_penalty: float = 0.0
+    mode_seeking: float = 0.0
     label_distribution: str = "uniform"
     ema_decay: float | None = None
     # One Adam optimiser per network.
@@ -187,6 +191,7 @@ class RunConfig:
             )
         _integer("d_steps", self.d_steps, 1)
         _number("gradient_penalty", self.gradient_penalty, 0.0)
+        _number("mode_seeking", self.mode_seeking, 0.0)
         if not isinstance(self.conditional, bool):
             raise ValueError(f"conditional must be True or False, got {self.conditional!r}.")
         if self.conditional and self.preset == "classic":

@@ -213,6 +213,33 @@ def test_label_accuracy_of_test_digits_is_the_evaluator_test_accuracy(test_split
     )
 
 
+def test_the_floor_spread_scores_disjoint_sets_the_first_of_them_the_floor(
+    train_split, reference
+):
+    images, labels = train_split
+    features, reference_labels = reference
+    counts = [0, 1, 0, 8, 0, 0, 0, 0, 0, 0]
+    spread = class_metrics.class_fid_floor_spread(counts, subsets=3, n=N)
+    assert [len(spread[digit]) for digit in range(10)] == [0, 0, 0, 3, 0, 0, 0, 0, 0, 0]
+    assert spread[3][0] == pytest.approx(class_metrics.class_fid_floor(counts, n=N)[3])
+    # Set 2 is the ninth to sixteenth threes of the floor's order: disjoint from sets 0 and 1.
+    order = np.flatnonzero(labels == 3)
+    order = np.random.default_rng([metrics.REFERENCE_SEED, 3]).permutation(order)
+    third, _ = evaluator.features_and_logits(images[order[16:24]])
+    assert spread[3][2] == pytest.approx(
+        metrics.frechet_distance_from_features(third, features[reference_labels == 3]), rel=1e-4
+    )
+    assert len(set(spread[3])) == 3
+    # As many sets as a class has digits for: the training split holds 5,421 fives.
+    counts = [0, 0, 0, 0, 0, 2000, 0, 0, 0, 0]
+    assert len(class_metrics.class_fid_floor_spread(counts, subsets=5, n=N)[5]) == 2
+    for subsets in (0, 1.5, True):
+        with pytest.raises(ValueError, match="subsets must be a positive integer"):
+            class_metrics.class_fid_floor_spread(counts, subsets=subsets, n=N)
+    with pytest.raises(ValueError, match="class_counts"):
+        class_metrics.class_fid_floor_spread([1] * 9, n=N)
+
+
 def test_real_digits_score_their_class_floor_and_far_from_other_classes(
     unseen_train_digits, unseen_scores, reference
 ):

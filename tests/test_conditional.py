@@ -158,3 +158,25 @@ def test_a_conditional_run_on_two_devices_matches_one():
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
         np.testing.assert_allclose(result["two"][name], result["one"][name], rtol=1e-4, atol=1e-6)
+
+
+def test_mode_seeking_pairs_two_noises_with_one_label_and_resumes_exactly(digits, tmp_path):
+    images, labels = digits
+    config = CONFIG.replace(mode_seeking=1.0, checkpoint_every=10)
+    gan = train(config.replace(steps=1, checkpoint_every=None), images, labels=labels).gan
+    key = tf.constant([5, 6], tf.int64)
+    _, paired = gan.fake_batch(key, 9, paired=True)
+    _, unpaired = gan.fake_batch(key, 9)
+    paired, unpaired = paired.numpy(), unpaired.numpy()
+    np.testing.assert_array_equal(paired[:4], paired[4:8])
+    np.testing.assert_array_equal(paired[:4], unpaired[:4])
+    assert paired[8] == unpaired[8] and not np.array_equal(unpaired[:4], unpaired[4:8])
+
+    straight = train(config.replace(checkpoint_every=None), images, labels=labels)
+    plain = train(CONFIG, images, labels=labels)
+    assert straight.history["g_loss"] != plain.history["g_loss"]
+    train(config.replace(steps=20), images, tmp_path, labels=labels)
+    resumed = train(config, images, tmp_path, labels=labels, resume=True)
+    assert resumed.history == straight.history
+    with pytest.raises(ValueError, match="mode_seeking"):
+        train(CONFIG, images, tmp_path, labels=labels, resume=True)

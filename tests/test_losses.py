@@ -293,3 +293,42 @@ def test_gradient_penalty_uses_given_interpolation_weights():
     expected = 10.0 * np.mean((norms - 1.0) ** 2)
     penalty = losses.gradient_penalty(critic, real, fake, weight=10.0, epsilon=epsilon)
     np.testing.assert_allclose(float(penalty), expected, rtol=1e-5)
+
+
+def mode_seeking_reference(images, noise, weight, epsilon=1e-5):
+    """MSGAN's term as its paper's code computes it, for the two halves of a batch."""
+    half = len(images) // 2
+    image_distance = np.mean(np.abs(images[:half] - images[half:2 * half]))
+    noise_distance = np.mean(np.abs(noise[:half] - noise[half:2 * half]))
+    return weight / (image_distance / noise_distance + epsilon)
+
+
+@pytest.mark.parametrize("size", [8, 9])
+def test_mode_seeking_matches_numpy_reference(size):
+    generator = np.random.default_rng(size)
+    images = generator.uniform(-1, 1, (size, 28, 28, 1)).astype(np.float32)
+    noise = generator.normal(size=(size, 16)).astype(np.float32)
+    term = losses.mode_seeking(images, noise, weight=2.0)
+    np.testing.assert_allclose(term.numpy(), mode_seeking_reference(images, noise, 2.0),
+                               rtol=1e-5)
+
+
+def test_mode_seeking_punishes_two_noises_that_give_one_image():
+    generator = np.random.default_rng(0)
+    noise = generator.normal(size=(8, 16)).astype(np.float32)
+    varied = generator.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    collapsed = np.concatenate([varied[:4], varied[:4]])  # Each pair: one image twice.
+    assert losses.mode_seeking(collapsed, noise).numpy() == pytest.approx(1e5)
+    assert losses.mode_seeking(varied, noise).numpy() < 3.0
+    # Its gradient pushes the two images of a pair apart.
+    images = tf.Variable(varied)
+    with tf.GradientTape() as tape:
+        term = losses.mode_seeking(images, noise)
+    step = -tape.gradient(term, images).numpy()
+    assert np.all(np.sign(step[:4]) == np.sign(varied[:4] - varied[4:]))
+
+
+@pytest.mark.parametrize("weight", [-1.0, True, "1"])
+def test_mode_seeking_rejects_bad_weights(weight):
+    with pytest.raises(ValueError, match="weight must be a non-negative number"):
+        losses.mode_seeking(np.zeros((4, 2)), np.ones((4, 2)), weight)

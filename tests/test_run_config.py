@@ -67,6 +67,7 @@ def test_overrides_and_shortcuts():
         (dict(d_steps=0), "d_steps"),
         (dict(d_steps=1.5), "d_steps"),
         (dict(gradient_penalty=-1.0), "gradient_penalty"),
+        (dict(mode_seeking=-0.5), "mode_seeking must be a number"),
         (dict(g_learning_rate=0.0), "g_learning_rate"),
         (dict(d_beta_1=1.0), "d_beta_1"),
         (dict(batch_size=True), "batch_size"),

@@ -81,6 +81,8 @@ def test_bad_arguments_raise_value_error_before_training(digits, tmp_path):
         (dict(d_steps=0), "d_steps"),
         (dict(d_steps=1.5), "d_steps"),
         (dict(gradient_penalty=-1.0), "gradient_penalty"),
+        (dict(mode_seeking=-1.0), "mode_seeking"),
+        (dict(mode_seeking=True), "mode_seeking"),
         (dict(steps_per_execution=0), "steps_per_execution"),
         (dict(jit_compile="yes"), "jit_compile"),
         (dict(d_optimizer="no_such_optimizer"), "d_optimizer"),
