@@ -339,8 +339,8 @@ def _run_command(arguments, guard):
 
 def main(argv=None):
     """Run one command and return its exit status: 0, 1 on errors, or 128 + the signal number
-    when stopped at any moment (130 for Ctrl-C, 143 for kill; see ``stops``). Bad arguments
-    exit with status 2.
+    when stopped at any moment (130 for Ctrl-C, 143 for kill, 129 for a closed terminal; see
+    ``stops``). Bad arguments exit with status 2.
     """
     arguments = argparse.Namespace(argv=sys.argv[1:] if argv is None else list(argv))
     with stops.Stops(arguments, at_once=argv is None) as guard:

@@ -1,17 +1,20 @@
-"""Ctrl-C (SIGINT) and ``kill`` (SIGTERM) at any moment of a ``gan-mnist`` command.
+"""Ctrl-C (SIGINT), ``kill`` (SIGTERM) and a closed terminal (SIGHUP) at any moment of a
+``gan-mnist`` command.
 
 A stop raises ``Stopped`` wherever the command is, so that it unwinds (a run folder's lock is
 released, temporary files go) and ends with one line on stderr and the exit status 128 + the
-signal (130 for Ctrl-C, 143 for kill); a stopped ``train`` says how to continue its run.
+signal (130 for Ctrl-C, 143 for kill, 129 for a closed terminal); a stopped ``train`` says how
+to continue its run.
 
 Imports are special: an exception raised while Python loads a module can leave it half-loaded
 or an import lock held, and then importing it again fails. So a stop inside the loading of a
 module ends the process there and then, with the same line, and the line itself imports nothing.
-``python -m gan_mnist`` and the console script (``gan_mnist.__main__.run``) handle both signals
+``python -m gan_mnist`` and the console script (``gan_mnist.__main__.run``) handle the signals
 before their first import; ``Stops`` takes over once ``cli.main`` runs.
 
-A Ctrl-C that was ignored when the command started stays ignored: a background job of a shell
-is not the terminal's to stop. ``kill`` still stops it.
+A Ctrl-C or a hang-up that was ignored when the command started stays ignored: a background job
+of a shell is not the terminal's to stop, and a command under ``nohup`` outlives its terminal.
+``kill`` still stops both.
 """
 
 import os
@@ -24,7 +27,9 @@ from pathlib import Path
 
 from gan_mnist.arguments import PROG
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The stops a command keeps ignoring when it started with them ignored (a background job, nohup).
+IGNORABLE = (signal.SIGINT, signal.SIGHUP)
 # Where Python's import system loads a module or takes an import lock: an exception raised
 # there can leave a module half-imported or a lock held, which breaks later imports, so a stop
 # there ends the process at once. Looking up a module already loaded is not among them.
@@ -33,8 +38,9 @@ LOADING = {"_find_and_load_unlocked", "_lock_unlock_module", "_get_module_lock",
 
 
 class Stopped(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) or ``kill`` (SIGTERM), raised wherever the command is, so that it
-    unwinds (temporary files go) and ends with one line; ``status`` is 128 + the signal."""
+    """Ctrl-C (SIGINT), ``kill`` (SIGTERM) or a hang-up (SIGHUP), raised wherever the command
+    is, so that it unwinds (temporary files go) and ends with one line; ``status`` is 128 + the
+    signal."""
 
     def __init__(self, signal_number=signal.SIGTERM):
         super().__init__(signal_number)
@@ -89,14 +95,15 @@ def _importing(frame):
 
 
 class Stops:
-    """Ctrl-C (SIGINT) and ``kill`` (SIGTERM) at any moment of one command, as a ``with`` block
-    around it; ``arguments`` is its namespace, which the command fills as it goes.
+    """Ctrl-C (SIGINT), ``kill`` (SIGTERM) and a hang-up (SIGHUP) at any moment of one command,
+    as a ``with`` block around it; ``arguments`` is its namespace, which the command fills as it
+    goes.
 
     The first raises ``Stopped`` wherever the command is, so that it unwinds and ends with its
     one line. With ``at_once`` (a process of its own) a stop inside an import, a second one
     while the first unwinds, or one that a finalizer swallowed ends the process there and then
-    with that line; in-process a second one is ignored. A Ctrl-C that was ignored when the
-    command started stays ignored: a background job of a shell is not the terminal's to stop.
+    with that line; in-process a second one is ignored. A Ctrl-C or a hang-up that was ignored
+    when the command started stays ignored (``IGNORABLE``).
     """
 
     def __init__(self, arguments, at_once):
@@ -112,7 +119,7 @@ class Stops:
         if threading.current_thread() is not threading.main_thread():
             return self  # Only the main thread can handle signals.
         for number in STOP_SIGNALS:
-            if number != signal.SIGINT or signal.getsignal(number) is not signal.SIG_IGN:
+            if number not in IGNORABLE or signal.getsignal(number) is not signal.SIG_IGN:
                 self.previous[number] = signal.signal(number, self._handle)
         if self.at_once:
             self.previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable

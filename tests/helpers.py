@@ -78,9 +78,10 @@ def default_signals():
     """Give a child the default disposition of the signals that tests send it.
 
     A test run started in the background of a non-interactive shell ignores Ctrl-C (SIGINT),
-    as POSIX has it, and its children would too; this is their ``preexec_fn``.
+    as POSIX has it, and one under ``nohup`` ignores SIGHUP; their children would too. This is
+    their ``preexec_fn``.
     """
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGABRT):
         signal.signal(number, signal.SIG_DFL)
 
 

@@ -1,11 +1,11 @@
-"""Ctrl-C and kill at any moment: every stop ends within seconds with its one line and status
-130 or 143, no traceback and no file half-written under its final name, and a run stopped again
+"""Ctrl-C, kill and a hang-up at any moment: every stop ends within seconds with its one line and
+status 130, 143 or 129, no traceback and no file half-written under its final name, and a run stopped again
 and again, then continued as the message says, ends with the uninterrupted run's history.
 
 The moments are seeded and random within each phase: start-up (imports, data, building),
 tracing, training (with its checkpoints and frames) and the end of a run (GIF, plots, metrics),
-of fresh, resumed and overwriting runs, and of sample, evaluate and export; Ctrl-C and kill
-take turns, and every third stop gets a second signal on its heels. GAN_MNIST_INTERRUPTS sets
+of fresh, resumed and overwriting runs, and of sample, evaluate and export; hang-up, Ctrl-C and
+kill take turns, and every fourth stop gets a second signal on its heels. GAN_MNIST_INTERRUPTS sets
 how many stops (default 4; 20 for the long form) and GAN_MNIST_INTERRUPT_SEED their moments.
 """
 
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import checkpoints, cli, data, history, train
-from helpers import checkpoint_step, finish, gan_mnist, handles_stops, start, wait_for
+from helpers import (checkpoint_step, default_signals, finish, gan_mnist, handles_stops, start,
+                     wait_for)
 
 INTERRUPTS = int(os.environ.get("GAN_MNIST_INTERRUPTS", "4"))
 SEED = int(os.environ.get("GAN_MNIST_INTERRUPT_SEED", "22"))
@@ -35,7 +36,7 @@ TRAIN = ["train", "--model", "mlp", "--steps", str(STEPS), "--snapshot-every", "
 TURNS = ("training", "start-up", "other", "end", "tracing")
 OTHERS = ("sample", "evaluate", "export")
 EXIT_SECONDS = 10  # From the signal to the end of the process.
-STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+STATUS = {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def await_moment(process, phase, rng, run_dir=None, launched=None, resumed_at=0,
 
 
 def stop(process, number, again=None):
-    """Send signal ``number``, and the other one ``again`` seconds later unless ``None``;
+    """Send signal ``number``, and another stop ``again`` seconds later unless ``None``;
     ``(stdout, stderr, seconds to the exit)``."""
     sent = time.monotonic()
     process.send_signal(number)
@@ -200,8 +201,8 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
 
     for turn in range(INTERRUPTS):
         phase = TURNS[turn % len(TURNS)]
-        number = (signal.SIGINT, signal.SIGTERM)[turn % 2]
-        again = rng.uniform(0, 0.3) if turn % 3 == 2 else None
+        number = tuple(STATUS)[turn % 3]  # Hang-up, Ctrl-C and kill in turn.
+        again = rng.uniform(0, 0.3) if turn % 4 == 2 else None
         if phase == "other":
             name = OTHERS[turn // len(TURNS) % len(OTHERS)]
             out = tmp_path / {"sample": f"digits{turn}.{rng.choice(['png', 'npy'])}",
@@ -238,7 +239,9 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
             assert process.returncode == 0 and "Traceback" not in stderr, stderr
             last = "finished first"
         else:
-            last = check_stopped(process, stdout, stderr, seconds, *STATUS if again else [number])
+            second = signal.SIGINT if number == signal.SIGTERM else signal.SIGTERM
+            last = check_stopped(process, stdout, stderr, seconds,
+                                 *sorted({number, second}) if again else [number])
         flags = [flag for flag in ("--resume", "--overwrite") if flag in arguments]
         log.append(f"{turn}: {shlex.join(arguments[:1] + flags)} "
                    f"{signal.Signals(number).name}{' twice' * (again is not None)} in "
@@ -277,24 +280,32 @@ def test_stops_at_random_moments_resume_to_the_uninterrupted_history(finished, t
     print(f"{INTERRUPTS} stops, {completed} runs finished")
 
 
-def test_a_background_job_leaves_ctrl_c_to_the_foreground_but_stops_for_kill(tmp_path):
+def ignore_ctrl_c_and_hang_ups():
+    """A background job of a shell, under ``nohup``: Ctrl-C and SIGHUP ignored from the start."""
+    default_signals()
+    for number in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
+
+
+def test_a_background_job_under_nohup_ignores_ctrl_c_and_hang_ups_but_stops_for_kill(tmp_path):
     run_dir = tmp_path / "background"
-    # A shell starts a background job with Ctrl-C (SIGINT) ignored.
     process = start(
         "train", "--model", "mlp", "--steps", "1000000", "--checkpoint-every", "20",
         "--eval-samples", "0", "--no-jit", "--run-dir", str(run_dir),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        preexec_fn=ignore_ctrl_c_and_hang_ups,
     )
     try:
         deadline = time.monotonic() + 300
         while not handles_stops(process):
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.005)
-        process.send_signal(signal.SIGINT)  # In start-up,
+        for number in (signal.SIGINT, signal.SIGHUP):  # In start-up,
+            process.send_signal(number)
         while checkpoint_step(run_dir) is None:
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
-        process.send_signal(signal.SIGINT)  # and in training.
+        for number in (signal.SIGINT, signal.SIGHUP):  # and in training.
+            process.send_signal(number)
         time.sleep(1)
         assert process.poll() is None
         stdout, stderr, seconds = stop(process, signal.SIGTERM)
