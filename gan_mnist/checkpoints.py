@@ -121,6 +121,32 @@ def restore_latest(gan, directory):
     return restore_newest(gan, directory, report=lambda message: None)
 
 
+def orphans(directory):
+    """The data files in ``directory`` that no checkpoint index names, sorted.
+
+    The ``CheckpointManager`` deletes an old checkpoint's index before its data, so a stop
+    between the two leaves data that nothing can restore; no valid checkpoint needs them.
+    """
+    pattern = re.compile(rf"{CHECKPOINT_NAME}-(\d+)\.data-\d+-of-\d+")
+    indexed = set(steps(directory))
+    return sorted(
+        path for path in Path(directory).glob(f"{CHECKPOINT_NAME}-*.data-*")
+        if (match := pattern.fullmatch(path.name)) and int(match.group(1)) not in indexed
+    )
+
+
+def remove_orphans(directory, report=print):
+    """Delete ``orphans(directory)``, saying so in one line (``report``); return their names."""
+    names = [path.name for path in orphans(directory)]
+    for name in names:
+        (Path(directory) / name).unlink()
+    if names:
+        report(f"Removed {len(names)} checkpoint file{'s' * (len(names) > 1)} that no index "
+               f"names in {directory} ({', '.join(names)}), left by a stop while an old "
+               "checkpoint was being deleted.")
+    return names
+
+
 def discard_after(directory, step):
     """Delete the checkpoints after ``step`` (a resumed run's abandoned future) and half-written
     ones, and point TensorFlow's state file at what is left.

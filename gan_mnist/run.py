@@ -196,12 +196,14 @@ class Run:
         Damaged checkpoints and a damaged history are noted and worked around: the history is
         kept up to its first bad row, and the run goes back to the newest good checkpoint no
         later than that. Everything after the step resumed from (checkpoints, frames, history
-        rows) is dropped, so the resumed run writes each step exactly once. ``None``: no
-        checkpoint yet.
+        rows) is dropped, so the resumed run writes each step exactly once, and the data files
+        of checkpoints whose index a stop already deleted are removed (``checkpoints.orphans``).
+        ``None``: no checkpoint yet.
         """
         kept, problem = history.read_run_history(self.history_path)
         if problem:
             note(f"{problem[0].upper()}{problem[1:]}; keeping steps 1-{len(kept['step']):,}.")
+        checkpoints.remove_orphans(self.checkpoints_dir, note)
         step = checkpoints.restore_newest(gan, self.checkpoints_dir, note,
                                           at_most=len(kept["step"]))
         if step is None:

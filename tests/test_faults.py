@@ -88,6 +88,43 @@ def test_a_damaged_newest_checkpoint_is_reported_and_an_older_one_used(
     assert checkpoints.damage(tmp_path / "checkpoints" / "ckpt-30") is None  # Saved anew.
 
 
+@pytest.mark.parametrize("rotation", [1, 2])
+def test_a_stop_while_an_old_checkpoint_is_deleted_leaves_data_the_next_start_removes(
+    rotation, digits, straight, notes, monkeypatch, tmp_path
+):
+    # TensorFlow's CheckpointManager deletes an old checkpoint's index, then its data: a stop
+    # between the two, in the rotation-th deletion, leaves data that no index names.
+    from tensorflow.python.checkpoint import checkpoint_management
+
+    delete, deletions = checkpoint_management._delete_file_if_exists, []
+
+    def stopped_before_the_data(filespec):
+        if ".data-" in filespec:
+            deletions.append(filespec)
+            if len(deletions) == rotation:
+                raise KeyboardInterrupt
+        delete(filespec)
+
+    monkeypatch.setattr(checkpoint_management, "_delete_file_if_exists",
+                        stopped_before_the_data)
+    config = CONFIG.replace(keep_checkpoints=2)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, digits, tmp_path)
+    monkeypatch.undo()
+    left = [path.name for path in checkpoints.orphans(tmp_path / "checkpoints")]
+    assert left == [f"ckpt-{10 * rotation}.data-00000-of-00001"]
+    newest = checkpoints.steps(tmp_path / "checkpoints")
+    assert newest == [10 * rotation + 20, 10 * rotation + 10]
+
+    resumed = train(config, digits, tmp_path, resume=True)
+    assert resumed.resumed_from == newest[0] and resumed.history == straight
+    removed = [message for message in notes.messages if message.startswith("Removed")]
+    assert len(removed) == 1 and left[0] in removed[0]
+    assert checkpoints.orphans(tmp_path / "checkpoints") == []
+    for step in checkpoints.steps(tmp_path / "checkpoints"):  # Valid checkpoints untouched.
+        assert checkpoints.damage(tmp_path / "checkpoints" / f"ckpt-{step}") is None
+
+
 def test_no_intact_checkpoint_is_one_clear_error(digits, tmp_path):
     train(CONFIG.replace(steps=20), digits, tmp_path)
     for step in (10, 20):
