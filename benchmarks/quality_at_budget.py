@@ -26,6 +26,13 @@ every N steps on the discriminator's own features instead of the pixels, with ea
 given the id of the old cluster it shares most images with (Hungarian matching), as Liu et al.
 (2020) do; the time it takes counts in the budget.
 
+A run that does not know its last step in advance cannot use ``RunConfig(decay_start=S)``
+(its decay is counted in steps, to zero at the last one). ``--decay-from F`` gives it one counted
+in time instead: from the fraction ``F`` of the budget, both learning rates fall linearly to zero
+at the budget's end, set before every chunk from the clock (chunks are then at most
+``DECAY_CHUNK_SECONDS`` long, and at most a fiftieth of the budget, so the rates fall in small
+stairs, each at the rate of its chunk's middle).
+
 Op determinism is off (``set_seed(seed, deterministic=False)``) so XLA can compile the train
 step: the numbers depend on the machine's speed anyway, since the budget decides the steps.
 """
@@ -52,6 +59,7 @@ from gan_mnist.seeding import set_seed
 DEFAULT_PRESETS = {"dcgan": "recommended", "mlp": "vanilla"}
 PRESETS = {"dcgan": models.DCGAN_PRESETS, "mlp": models.MLP_PRESETS}
 CHUNK_SECONDS = 15.0
+DECAY_CHUNK_SECONDS = 3.0
 FIRST_CHUNK_STEPS = 200
 SAMPLES = 10_000
 GRID_SIDE = 8
@@ -88,16 +96,34 @@ def recluster(gan, images, previous, seed):
     return dataclasses.replace(found, assignments=renamed[found.assignments], centres=centres)
 
 
+def rate_scale(seconds, budget_seconds, decay_from):
+    """The share of the learning rates at ``seconds`` into the budget: 1 until the fraction
+    ``decay_from`` of it, then falling linearly to 0 at its end."""
+    if decay_from is None:
+        return 1.0
+    left = 1.0 - seconds / budget_seconds
+    return min(1.0, max(0.0, left / (1.0 - decay_from)))
+
+
 def train_for(gan, config, images, labels, budget_seconds, start, recluster_every=None,
-              found=None):
+              found=None, decay_from=None):
     """Train in chunks until the budget measured from ``start`` is spent; return the steps.
 
     With ``recluster_every``, the clusters ``found`` are re-made on the discriminator's
-    features every that many steps (chunks end there).
+    features every that many steps (chunks end there). With ``decay_from``, both learning
+    rates fall from that fraction of the budget to zero at its end (``rate_scale``).
     """
     steps, chunk = 0, FIRST_CHUNK_STEPS
     reclusters = []
+    rates = [(optimizer, float(optimizer.learning_rate))
+             for optimizer in (gan.d_optimizer, gan.g_optimizer)]
+    seconds_per_step = None
     while chunk > 0:
+        if decay_from is not None and seconds_per_step is not None:
+            # The rate of the chunk's middle, for both networks.
+            middle = time.perf_counter() - start + chunk * seconds_per_step / 2
+            for optimizer, rate in rates:
+                optimizer.learning_rate = rate * rate_scale(middle, budget_seconds, decay_from)
         if recluster_every and steps and steps % recluster_every == 0:
             before = found
             found = recluster(gan, images, found, config.seed + steps)
@@ -121,7 +147,10 @@ def train_for(gan, config, images, labels, budget_seconds, start, recluster_ever
             f"g_loss {last['g_loss'][-1]:.3f}, {1 / seconds_per_step:.0f} steps/s",
             file=sys.stderr,
         )
-        chunk = int(min(remaining, CHUNK_SECONDS) / seconds_per_step)
+        longest = CHUNK_SECONDS
+        if decay_from is not None and now - start + CHUNK_SECONDS > decay_from * budget_seconds:
+            longest = min(DECAY_CHUNK_SECONDS, budget_seconds / 50)
+        chunk = int(min(remaining, longest) / seconds_per_step)
     return steps, found, reclusters
 
 
@@ -150,7 +179,7 @@ def targets_met(result):
 
 
 def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, conditional=False,
-        clusters=None, recluster_every=None, **overrides):
+        clusters=None, recluster_every=None, decay_from=None, **overrides):
     """Train for ``minutes``, evaluate, write the grid (and samples); return the result dict."""
     preset = preset or DEFAULT_PRESETS[model]
     if preset not in PRESETS[model]:
@@ -159,6 +188,9 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
         )
     if not minutes > 0:
         raise ValueError(f"--minutes must be positive, got {minutes}.")
+    if decay_from is not None and not 0 <= decay_from < 1:
+        raise ValueError(f"--decay-from must be a fraction of the budget in [0, 1), such as "
+                         f"0.5, got {decay_from}.")
     if samples_out is not None and Path(samples_out).suffix != ".npy":
         raise ValueError(f"--samples-out must name a .npy file, got {samples_out}.")
     evaluator.load_evaluator()  # Fails now, not after the training, when the weights are missing.
@@ -176,7 +208,7 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
     cluster_seconds = time.perf_counter() - start
     gan = build_gan(config, clustering=found)
     steps, found, reclusters = train_for(gan, config, images, trained_labels, minutes * 60.0,
-                                         start, recluster_every, found)
+                                         start, recluster_every, found, decay_from)
     train_seconds = time.perf_counter() - start
 
     evaluate_start = time.perf_counter()
@@ -209,6 +241,7 @@ def run(minutes, model, preset=None, seed=0, samples_out=None, out_dir=None, con
         purity=round(found.purity(labels), 4) if clusters else None,
         recluster_every=recluster_every,
         reclusters=reclusters,
+        decay_from=decay_from,
         settings={key: value for key, value in overrides.items()},
         seed=seed,
         budget_seconds=minutes * 60.0,
@@ -247,6 +280,9 @@ def main(argv=None):
                              "N steps")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="keep an average of the generator's weights, e.g. 0.999")
+    parser.add_argument("--decay-from", type=float, default=None, metavar="F",
+                        help="from the fraction F of the budget (such as 0.5), lower both "
+                             "learning rates linearly to zero at its end, by the clock")
     parser.add_argument("--generator-widths", default=None, help="e.g. 64,32")
     parser.add_argument("--discriminator-widths", default=None, help="e.g. 64,128")
     parser.add_argument("--learning-rate", type=float, default=None)
@@ -266,7 +302,8 @@ def main(argv=None):
         result = run(
             arguments.minutes, arguments.model, arguments.preset, arguments.seed,
             arguments.samples_out, arguments.out_dir, arguments.conditional, arguments.clusters,
-            arguments.recluster_every, **{key: value for key, value in overrides.items() if value is not None},
+            arguments.recluster_every, arguments.decay_from,
+            **{key: value for key, value in overrides.items() if value is not None},
         )
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
