@@ -15,7 +15,8 @@ from its last checkpoint, exactly. Every ``EVALUATE_EVERY`` steps the weight ave
 raw generator are scored with the package's evaluator at n = 10,000 (``curve.csv`` in the run
 folder: quality against training time). At the end the average is saved as
 ``gan_mnist/generators/NAME.keras`` and its record (settings, steps, training time, versions,
-the curve and the final scores) as ``gan_mnist/generators/NAME.json``, which
+the curve, the final scores with the per-class floors' spread over disjoint real sets, and the
+style numbers of ``gan_mnist.styles``) as ``gan_mnist/generators/NAME.json``, which
 ``gan_mnist.pretrained(NAME)`` reads. The diffusion model and the VAE are made by
 ``tools/pretrain_families.py`` in the same way.
 """
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_mnist import Run, RunConfig, class_metrics, files, train
+from gan_mnist import Run, RunConfig, class_metrics, conditioning, files, styles, train
 from gan_mnist.backend import keras
 from gan_mnist.callbacks import EveryNSteps
 from gan_mnist.choices import EVALUATION_SEED
@@ -44,6 +45,9 @@ GENERATORS = Path(__file__).resolve().parent.parent / "gan_mnist" / "generators"
 # 10,000 steps the worst class 6.3x its floor against 8.6x with 100: a cluster of 7s with a bar
 # appears, which the generator then draws), the rate held for 10,000 steps and then lowered
 # linearly to zero (with 100 clusters and no decay the scores peaked near 15,000 steps).
+# The conditional recipe: the recommended DCGAN with labels at the DCGAN paper's 2e-4, held for
+# 10,000 steps and then lowered linearly to zero (at 25,000 steps FID 2.45 against 3.37 without
+# the decay, the worst class 8.3x its floor against 12.1x; benchmarks/README.md).
 SHIPPED_CLUSTERS = 200
 SHIPPED_LEARNING_RATE = 4e-4
 SHIPPED_STEPS = 25_000
@@ -53,7 +57,7 @@ SAMPLES = 10_000
 RECIPES = {
     "dcgan": dict(clusters=SHIPPED_CLUSTERS, learning_rate=SHIPPED_LEARNING_RATE,
                   steps=SHIPPED_STEPS, decay_start=DECAY_START),
-    "conditional_dcgan": dict(conditional=True, steps=25_000),
+    "conditional_dcgan": dict(conditional=True, steps=25_000, decay_start=DECAY_START),
     "plain_dcgan": dict(conditional=False, steps=20_000),
 }
 CURVE_COLUMNS = ("step", "train_seconds", "fid", "score", "worst_class_ratio", "label_accuracy",
@@ -138,6 +142,13 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
                    resume=True, callbacks=[curve], command=command)
     gan = result.gan
     final = class_metrics.evaluate_gan(gan, n=SAMPLES, seed=EVALUATION_SEED)
+    # The styles of the same digits (a conditional GAN's asked n / 10 of each label, as
+    # evaluate_gan asks them), and the per-class floors' spread over disjoint real sets.
+    asked = conditioning.digits_in_rows(SAMPLES) if gan.conditional else None
+    digits = gan.generate(SAMPLES, seed=EVALUATION_SEED,
+                          **({} if asked is None else dict(labels=asked)))
+    style = styles.evaluate_styles(digits, value_range=gan.value_range)
+    spread = class_metrics.class_fid_floor_spread(final["class_counts"], n=SAMPLES)
     weights = GENERATORS / f"{name}.keras"
     GENERATORS.mkdir(exist_ok=True)
     files.write_atomically(weights, lambda temporary: gan.sampler.save(temporary))
@@ -153,6 +164,8 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
         train_seconds=curve.rows[-1]["train_seconds"] if curve.rows else None,
         config=config.to_dict(), versions=versions(), samples=SAMPLES, seed=EVALUATION_SEED,
         scores={key: json_ready(final[key]) for key in RECORDED if key in final},
+        class_fid_floor_sets=json_ready([spread[digit] for digit in range(10)]),
+        styles=json_ready(style),
         curve=json_ready(curve.rows),
     )
     text = json.dumps(record, indent=1, allow_nan=False)
