@@ -93,18 +93,32 @@ def test_the_tool_makes_a_self_conditioned_generator_from_noise_alone(tmp_path, 
 
 def test_the_tool_trains_resumes_and_writes_a_loadable_generator(tmp_path, monkeypatch):
     run_dir = _tool_writing_to(tmp_path, monkeypatch)
-    first = pretrain.make("conditional_dcgan", steps=20, run_dir=run_dir, evaluate_every=10)
+    first = pretrain.make("plain_dcgan", steps=20, run_dir=run_dir, evaluate_every=10)
     assert [row["step"] for row in first["curve"]] == [10, 20]
     # Run again with more steps: the run resumes from its checkpoint and the curve goes on.
-    record = pretrain.make("conditional_dcgan", steps=30, run_dir=run_dir, evaluate_every=10)
+    record = pretrain.make("plain_dcgan", steps=30, run_dir=run_dir, evaluate_every=10)
     assert [row["step"] for row in record["curve"]] == [10, 20, 30]
     assert record["curve"][:2] == first["curve"]
-    assert record["steps"] == 30 and 0 <= record["scores"]["label_accuracy"] <= 1
-    stored = json.loads((tmp_path / "generators" / "conditional_dcgan.json").read_text())
+    assert record["steps"] == 30 and 1 <= record["scores"]["score"] <= 10
+    stored = json.loads((tmp_path / "generators" / "plain_dcgan.json").read_text())
     assert stored["scores"] == record["scores"]
-    gan = gan_mnist.pretrained("conditional_dcgan")
+    gan = gan_mnist.pretrained("plain_dcgan")
     trained, step = gan_mnist.Run(run_dir).load_gan()
     assert step == 30
+    np.testing.assert_array_equal(gan.generate(4, seed=1), trained.generate(4, seed=1))
+
+
+def test_the_conditional_recipe_decays_and_its_record_holds_the_styles(tmp_path, monkeypatch):
+    run_dir = _tool_writing_to(tmp_path, monkeypatch)
+    record = pretrain.make("conditional_dcgan", steps=10, run_dir=run_dir, evaluate_every=10)
+    # The trial keeps the recipe's decay at the same share of its steps (10,000 of 25,000).
+    assert record["config"]["decay_start"] == 4 and record["config"]["conditional"]
+    assert 0 <= record["scores"]["label_accuracy"] <= 1
+    styles = record["styles"]
+    assert len(styles["ndb"]) == 10 and styles["ndb_total"] == sum(styles["ndb"])
+    assert styles["floor_ndb_total"] > 0 and len(record["class_fid_floor_sets"]) == 10
+    gan = gan_mnist.pretrained("conditional_dcgan")
+    trained, _ = gan_mnist.Run(run_dir).load_gan()
     np.testing.assert_array_equal(gan.generate(4, seed=1, labels=2),
                                   trained.generate(4, seed=1, labels=2))
 
