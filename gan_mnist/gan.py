@@ -43,6 +43,12 @@ def _optimizer(name, value):
         ) from None
 
 
+def _weight(name, value, usual):
+    """Check that a loss term's weight is a non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name} must be a non-negative number ({usual}), got {value!r}.")
+
+
 class GAN(engine.Trainer):
     """A generator and a discriminator, trained with ``compile`` and ``fit``.
 
@@ -237,10 +243,10 @@ class GAN(engine.Trainer):
         needs its own. ``loss`` is a ``gan_mnist.losses`` name or object; ``d_steps``
         discriminator updates run per generator update and ``gradient_penalty`` weights the
         WGAN-GP term (Gulrajani et al., 2017); ``mode_seeking`` weights MSGAN's term on the
-        generator (``losses.mode_seeking``, Mao et al., 2019). ``steps_per_execution`` (the most steps per call
-        from Python) and ``jit_compile`` (``"auto"``: XLA on a GPU, and on a CPU for networks
-        without convolutions) go to ``engine.Trainer.compile``, other keyword arguments to
-        ``keras.Model.compile``.
+        generator (``losses.mode_seeking``, Mao et al., 2019). ``steps_per_execution`` (the most
+        steps per call from Python) and ``jit_compile`` (``"auto"``: XLA on a GPU, and on a CPU
+        for networks without convolutions) go to ``engine.Trainer.compile``, other keyword
+        arguments to ``keras.Model.compile``.
         """
         loss = losses.get(loss)
         d_optimizer = _optimizer("d_optimizer", d_optimizer)
@@ -251,17 +257,8 @@ class GAN(engine.Trainer):
                 "optimizer of its own (its moment estimates belong to that network's weights)."
             )
         d_steps = engine.check_integer("d_steps", d_steps, 1)
-        if (isinstance(gradient_penalty, bool) or not isinstance(gradient_penalty, (int, float))
-                or not gradient_penalty >= 0):
-            raise ValueError(
-                f"gradient_penalty must be a non-negative number (10 in WGAN-GP), got "
-                f"{gradient_penalty!r}."
-            )
-        if (isinstance(mode_seeking, bool) or not isinstance(mode_seeking, (int, float))
-                or not mode_seeking >= 0):
-            raise ValueError(
-                f"mode_seeking must be a non-negative number (1 in MSGAN), got {mode_seeking!r}."
-            )
+        _weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
+        _weight("mode_seeking", mode_seeking, "1 in MSGAN")
         for optimizer, current in ((d_optimizer, "d_optimizer"), (g_optimizer, "g_optimizer")):
             if optimizer.built and optimizer is not getattr(self, current, None):
                 raise ValueError(

@@ -181,6 +181,11 @@ def get(name, **options):
     return _CLASSES[name](**options)
 
 
+def _check_weight(weight, usual):
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+        raise ValueError(f"weight must be a non-negative number ({usual}), got {weight!r}.")
+
+
 def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
     """WGAN-GP gradient penalty (Gulrajani et al., 2017, "Improved Training of Wasserstein GANs").
 
@@ -190,8 +195,7 @@ def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
     gradient is zero. Call it inside the training step's gradient tape so that the penalty is
     differentiated with respect to the critic.
     """
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
-        raise ValueError(f"weight must be a non-negative number, got {weight!r}.")
+    _check_weight(weight, "WGAN-GP: 10")
     real = tf.convert_to_tensor(real)
     fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
     if not real.shape.is_compatible_with(fake.shape):
@@ -228,8 +232,7 @@ def mode_seeking(images, noise, weight=1.0, epsilon=1e-5):
     when two noise vectors fall into the same image, the collapse that drops styles. An odd last
     image has no pair and is left out. ``epsilon`` (the paper's code: 1e-5) keeps it finite.
     """
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
-        raise ValueError(f"weight must be a non-negative number (MSGAN: 1), got {weight!r}.")
+    _check_weight(weight, "MSGAN: 1")
     images, noise = _as_float(images), _as_float(noise)
     half = tf.shape(images)[0] // 2
     image_distance = tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))

@@ -141,12 +141,12 @@ def make(name, steps=None, run_dir=None, evaluate_every=EVALUATE_EVERY):
     result = train(config, images, run_dir, labels=labels if config.conditional else None,
                    resume=True, callbacks=[curve], command=command)
     gan = result.gan
-    final = class_metrics.evaluate_gan(gan, n=SAMPLES, seed=EVALUATION_SEED)
-    # The styles of the same digits (a conditional GAN's asked n / 10 of each label, as
-    # evaluate_gan asks them), and the per-class floors' spread over disjoint real sets.
+    # The digits are drawn once, as class_metrics.evaluate_gan draws them (a conditional GAN's
+    # n / 10 of each label), for the scores and the styles; then the per-class floors' spread.
     asked = conditioning.digits_in_rows(SAMPLES) if gan.conditional else None
-    digits = gan.generate(SAMPLES, seed=EVALUATION_SEED,
-                          **({} if asked is None else dict(labels=asked)))
+    digits = gan.generate(SAMPLES, seed=EVALUATION_SEED, labels=asked)
+    final = class_metrics.evaluate_images(digits, n=SAMPLES, seed=EVALUATION_SEED, labels=asked,
+                                          value_range=gan.value_range)
     style = styles.evaluate_styles(digits, value_range=gan.value_range)
     spread = class_metrics.class_fid_floor_spread(final["class_counts"], n=SAMPLES)
     weights = GENERATORS / f"{name}.keras"
