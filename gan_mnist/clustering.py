@@ -13,7 +13,8 @@ decide them.
 the centres, the projection that maps new images to the same features, and the clusters'
 shares of the data, by which a self-conditioned GAN draws the ids of its generated digits.
 ``cluster_features`` does the same for rows of other features (a discriminator's, say).
-``purity`` compares the clusters with the labels, as a diagnostic only.
+``purity`` and ``matching_error`` compare the clusters (or any groups, such as an InfoGAN's
+categorical code) with the labels, as diagnostics only.
 """
 
 import dataclasses
@@ -109,6 +110,10 @@ class Clustering:
         np.add.at(table, (self.assignments, labels), 1)
         return float(table.max(axis=1).sum() / len(labels))
 
+    def matching_error(self, labels):
+        """``matching_error(assignments, labels)`` for the clustered images (a diagnostic)."""
+        return matching_error(self.assignments, labels)
+
     def save(self, path):
         """Write the clustering to ``path`` (``.npz``, no pickle), atomically."""
         arrays = {field.name: np.asarray(getattr(self, field.name))
@@ -127,6 +132,39 @@ class Clustering:
             values = {field.name: stored[field.name] for field in dataclasses.fields(cls)}
         values["seed"] = int(values["seed"])
         return cls(**values)
+
+
+def contingency(ids, labels):
+    """The table of counts, int64 ``(groups, classes)``: row ``i``, column ``j`` counts the
+    images of group ``ids == i`` whose label is ``j``. ``ValueError`` for arrays of other lengths
+    or negative values.
+    """
+    ids, labels = np.asarray(ids), np.asarray(labels)
+    if ids.ndim != 1 or ids.shape != labels.shape or len(ids) == 0:
+        raise ValueError(f"Expected one label per group id, as two non-empty 1-D arrays; got "
+                         f"shapes {ids.shape} and {labels.shape}.")
+    if not (np.issubdtype(ids.dtype, np.integer) and np.issubdtype(labels.dtype, np.integer)) \
+            or ids.min() < 0 or labels.min() < 0:
+        raise ValueError("Group ids and labels must be non-negative integers.")
+    table = np.zeros((int(ids.max()) + 1, int(labels.max()) + 1), np.int64)
+    np.add.at(table, (ids, labels), 1)
+    return table
+
+
+def matching_error(ids, labels):
+    """The error of groups used as a classifier when each group is matched to one label, one to
+    one, so that the most images agree (the Hungarian method on the contingency table, as the
+    InfoGAN paper scores its categorical code): ``(error, matching)``, where ``matching[i]`` is
+    group ``i``'s label (-1 for a group left without one when there are more groups than
+    labels; its images count as errors). Unlike ``purity``, two groups cannot both claim the 4s.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    table = contingency(ids, labels)
+    rows, columns = linear_sum_assignment(table, maximize=True)
+    matching = np.full(len(table), -1, np.int64)
+    matching[rows] = columns
+    return float(1.0 - table[rows, columns].sum() / table.sum()), matching
 
 
 def cluster_images(images, k, seed=0, components=COMPONENTS):

@@ -1,4 +1,5 @@
-"""GAN losses computed from discriminator logits, plus the WGAN-GP gradient penalty.
+"""GAN losses computed from discriminator logits, plus the terms some GANs add to them: the
+WGAN-GP gradient penalty, MSGAN's mode-seeking term and InfoGAN's mutual-information term.
 
 Every loss takes raw discriminator outputs (logits of any shape, such as ``(N, 1)``) and
 returns a scalar ``float32`` tensor. The logistic losses use ``softplus`` so they stay finite
@@ -238,3 +239,28 @@ def mode_seeking(images, noise, weight=1.0, epsilon=1e-5):
     image_distance = tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))
     noise_distance = tf.reduce_mean(tf.abs(noise[:half] - noise[half:2 * half]))
     return float(weight) / (image_distance / noise_distance + epsilon)
+
+
+def info_loss(code_logits, codes, continuous_means, continuous_codes, weight=1.0):
+    """InfoGAN's mutual-information term (Chen et al., 2016, "InfoGAN: Interpretable
+    Representation Learning by Information Maximizing Generative Adversarial Nets"), added to
+    both networks' losses.
+
+    A generated digit ``x = G(z, c)`` should let an auxiliary head ``Q`` recover its codes ``c``.
+    The variational bound ``L_I = E[log Q(c | x)] + H(c) <= I(c; x)`` is maximised, and since the
+    prior's entropy ``H(c)`` is a constant this returns ``weight`` times
+    ``E[-log Q(c | x)]``: the cross-entropy of the categorical code (``code_logits`` against
+    ``codes``, integer ids) plus, for the continuous codes, the negative log-likelihood of a
+    Gaussian of unit variance around ``continuous_means``, ``1/2 sum_j (c_j - mu_j)^2`` (the
+    paper's code fixes the variance; its constant ``1/2 log 2 pi`` per code is left out).
+    ``continuous_codes`` may have zero columns. Averaged over the batch; ``weight`` is the
+    paper's lambda, 1 for MNIST.
+    """
+    _check_weight(weight, "InfoGAN: 1")
+    code_logits, continuous_means = _as_float(code_logits), _as_float(continuous_means)
+    continuous_codes = _as_float(continuous_codes)
+    categorical = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(codes, tf.int32), logits=code_logits
+    )
+    continuous = 0.5 * tf.reduce_sum(tf.square(continuous_codes - continuous_means), axis=1)
+    return float(weight) * tf.reduce_mean(categorical + continuous)

@@ -1,0 +1,253 @@
+"""InfoGAN (Chen et al., 2016, "InfoGAN: Interpretable Representation Learning by Information
+Maximizing Generative Adversarial Nets"): a GAN whose generator input holds codes it must keep
+readable in its digits.
+
+The generator takes noise ``z`` (62 numbers in [-1, 1]), a categorical code ``c1`` (one of 10,
+one-hot) and continuous codes ``c2, c3`` (in [-1, 1]). An auxiliary head ``Q`` on the
+discriminator's body reads the codes back from a generated digit; both networks add the
+mutual-information term ``losses.info_loss`` (the cross-entropy of ``c1`` and a squared error
+of the continuous codes) with weight ``lambda`` to their GAN losses. Nothing tells the code what
+to mean, and no label is ever seen: on MNIST the categorical code comes to pick the digit and
+the continuous ones its slant and width. The networks follow the paper's MNIST table (its
+Table 1 in the appendix): G: FC 1024, FC 7x7x128, two 4x4 transposed convolutions, batch norm
+and ReLU; D: two 4x4 convolutions (64, 128), FC 1024, leaky ReLU 0.1, batch norm after the
+first layer; Q: FC 128 on D's body, then the codes. ``widths`` scales them down for a laptop.
+
+``InfoGAN`` is a ``Trainer`` (the GANs' engine, as ``gan.GAN`` is); ``generate`` draws digits of
+chosen codes, ``encode`` reads the codes of any digits through Q, and
+``clustering.matching_error`` scores the categorical code as a classifier, as the paper does.
+"""
+
+import numpy as np
+
+from gan_mnist import engine, losses
+from gan_mnist.backend import keras, tf
+from gan_mnist.images import to_unit
+
+NOISE_DIM = 62
+CATEGORIES = 10
+CONTINUOUS = 2
+WIDTHS = (64, 128, 1024)  # D's two convolutions and its FC layer; G mirrors them.
+LEAK = 0.1
+
+
+def _check_sizes(noise_dim, categories, continuous, widths):
+    engine.check_integer("noise_dim", noise_dim, 1)
+    engine.check_integer("categories", categories, 2)
+    engine.check_integer("continuous", continuous, 0)
+    if len(widths) != 3:
+        raise ValueError(f"widths must be three sizes (two convolutions and a dense layer, the "
+                         f"paper's {WIDTHS}), got {widths!r}.")
+    for width in widths:
+        engine.check_integer("each width", width, 1)
+
+
+def generator(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS):
+    """The paper's MNIST generator: noise and codes (concatenated, ``noise_dim + categories +
+    continuous`` inputs) to 28x28 digits in [0, 1].
+    """
+    _check_sizes(noise_dim, categories, continuous, widths)
+    small, large, dense = widths
+    inputs = keras.Input((noise_dim + categories + continuous,), name="noise_and_codes")
+    x = inputs
+    for units in (dense, 7 * 7 * large):
+        x = keras.layers.Dense(units, use_bias=False)(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.Reshape((7, 7, large))(x)
+    x = keras.layers.Conv2DTranspose(small, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))  # 14x14
+    images = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
+                                          activation="sigmoid")(x)  # 28x28
+    return keras.Model(inputs, images, name="infogan_generator")
+
+
+def discriminator(categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS, q_units=128):
+    """The paper's MNIST discriminator and Q head on one body: digits to ``[logit, code_logits,
+    continuous_means]``, shapes ``(N, 1)``, ``(N, categories)`` and ``(N, continuous)``.
+    """
+    _check_sizes(1, categories, continuous, widths)
+    small, large, dense = widths
+    image = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Conv2D(small, 4, strides=2, padding="same")(image)
+    x = keras.layers.LeakyReLU(LEAK)(x)  # 14x14
+    x = keras.layers.Conv2D(large, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(x))  # 7x7
+    x = keras.layers.Dense(dense, use_bias=False)(keras.layers.Flatten()(x))
+    body = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(x))
+    logit = keras.layers.Dense(1, name="logit")(body)
+    q = keras.layers.Dense(q_units, use_bias=False)(body)
+    q = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(q))
+    code_logits = keras.layers.Dense(categories, name="code_logits")(q)
+    continuous_means = keras.layers.Dense(continuous, name="continuous_means")(q)
+    return keras.Model(image, [logit, code_logits, continuous_means], name="infogan_discriminator")
+
+
+class InfoGAN(engine.Trainer):
+    """A generator of noise and codes and a discriminator with a Q head (see the module).
+
+    ``noise_dim``, ``categories`` and ``continuous`` size the generator's input (the paper:
+    62, 10, 2); ``info_weight`` is lambda (the paper: 1). Trained with ``compile`` and ``fit`` on
+    images alone: ``fit`` refuses labels. The discriminator's optimiser trains Q with it.
+    """
+
+    RECORDS = ("d_loss", "g_loss", "info_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, noise_dim=NOISE_DIM, categories=CATEGORIES,
+                 continuous=CONTINUOUS, info_weight=1.0, seed=0, name="infogan", **kwargs):
+        _check_sizes(noise_dim, categories, continuous, WIDTHS)
+        losses.info_loss([[0.0, 0.0]], [0], [[0.0]], [[0.0]], info_weight)  # Checks the weight.
+        inputs = noise_dim + categories + continuous
+        if tuple(generator.input_shape[1:]) != (inputs,):
+            raise ValueError(f"The generator must take {inputs} inputs (noise {noise_dim}, "
+                             f"codes {categories} + {continuous}), got {generator.input_shape}.")
+        shapes = [tuple(shape[1:]) for shape in discriminator.output_shape]
+        if shapes != [(1,), (categories,), (continuous,)]:
+            raise ValueError(f"The discriminator must return [logit, code_logits, "
+                             f"continuous_means] of shapes (1,), ({categories},), "
+                             f"({continuous},); got {shapes}.")
+        super().__init__((28, 28, 1), (0.0, 1.0), engine.check_integer("seed", seed, 0),
+                         name=name, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous
+        self.info_weight = float(info_weight)
+        self.gan_loss = losses.get("non_saturating")
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, steps_per_execution=100, jit_compile="auto",
+                **kwargs):
+        """Set each network's optimiser (the paper: Adam 2e-4 for D and Q, 1e-3 for G, beta_1
+        0.5) and the engine's execution (``engine.Trainer.compile``).
+        """
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer are the same object; each network "
+                             "needs an optimizer of its own.")
+        super().compile(steps_per_execution, jit_compile, (self.generator, self.discriminator),
+                        **kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        with self.distribute_strategy.scope():
+            for optimizer, network in ((d_optimizer, self.discriminator),
+                                       (g_optimizer, self.generator)):
+                if not optimizer.built:
+                    optimizer.build(network.trainable_variables)
+
+    def fit(self, x=None, y=None, **kwargs):
+        if y is not None:
+            raise ValueError("InfoGAN learns without labels: its codes find what to mean on "
+                             "their own. Pass the images alone (labels only score it, after).")
+        return super().fit(x, **kwargs)
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def inputs(self, noise, categories, continuous):
+        """The generator's input: noise, the one-hot categorical code, the continuous codes."""
+        one_hot = tf.one_hot(categories, self.categories, dtype=noise.dtype)
+        return tf.concat([noise, one_hot, tf.cast(continuous, noise.dtype)], axis=1)
+
+    def fake_batch(self, key, batch_size):
+        """Generated digits and their codes (ids, continuous values) drawn from ``key``."""
+        keys = tf.unstack(tf.random.experimental.stateless_split(key, 3))
+
+        def uniform(shape, seed):
+            return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
+
+        def category(shape, seed):
+            return tf.random.stateless_uniform(shape, seed, 0, self.categories, dtype=tf.int32)
+
+        noise = self.draw(keys[0], [batch_size, self.noise_dim], uniform)
+        categories = self.draw(keys[1], [batch_size], category)
+        continuous = self.draw(keys[2], [batch_size, self.continuous], uniform)
+        images = self.generator(self.inputs(noise, categories, continuous), training=True)
+        return images, categories, continuous
+
+    def train_step(self, data):
+        # Independent random streams for this step: a real batch, codes and noise for the
+        # discriminator's update, and fresh ones for the generator's.
+        real_key, fake_key, generator_key = tf.unstack(self.step_keys(3))
+        real, _ = self.real_batch(data, real_key)
+        batch_size = real.shape[0] or tf.shape(real)[0]
+
+        # 1. The discriminator learns to score real digits high and generated ones low, and its
+        # Q head to read back the codes each generated digit was made from.
+        fake, categories, continuous = self.fake_batch(fake_key, batch_size)
+        with tf.GradientTape() as tape:
+            real_logits, _, _ = self.discriminator(real, training=True)
+            fake_logits, code_logits, means = self.discriminator(fake, training=True)
+            d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
+            d_info = losses.info_loss(code_logits, categories, means, continuous,
+                                      self.info_weight)
+            d_total = d_loss + d_info
+        self.update(self.discriminator, self.d_optimizer, tape, d_total)
+
+        # 2. The generator learns to make digits scored as real whose codes Q can read back.
+        with tf.GradientTape() as tape:
+            fake, categories, continuous = self.fake_batch(generator_key, batch_size)
+            fake_logits, code_logits, means = self.discriminator(fake, training=True)
+            g_loss = self.gan_loss.generator_loss(fake_logits)
+            g_info = losses.info_loss(code_logits, categories, means, continuous,
+                                      self.info_weight)
+            g_total = g_loss + g_info
+        self.update(self.generator, self.g_optimizer, tape, g_total)
+
+        # 3. The step's record: the GAN losses, the information term (the generator's update),
+        # and D's mean probabilities for real and generated digits.
+        return self.record(
+            d_loss=d_loss, g_loss=g_loss, info_loss=g_info,
+            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
+            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
+        )
+
+    def sample_codes(self, n, seed, categories=None, continuous=None):
+        """Noise and codes for ``n`` digits from ``seed``: ``categories`` (one id for all, or
+        one per digit) and ``continuous`` (``(n, continuous)`` values, or one row for all) are
+        drawn uniformly unless given.
+        """
+        rng = np.random.default_rng(engine.check_integer("seed", seed, 0))
+        noise = rng.uniform(-1.0, 1.0, (n, self.noise_dim)).astype(np.float32)
+        drawn_ids = rng.integers(0, self.categories, n)
+        drawn_continuous = rng.uniform(-1.0, 1.0, (n, self.continuous))
+        ids = drawn_ids if categories is None else np.broadcast_to(categories, (n,))
+        if not np.issubdtype(np.asarray(ids).dtype, np.integer) or not (
+                (0 <= np.asarray(ids)).all() and (np.asarray(ids) < self.categories).all()):
+            raise ValueError(f"categories must be integers from 0 to {self.categories - 1}, "
+                             f"one for all digits or one per digit; got {categories!r}.")
+        values = drawn_continuous if continuous is None else np.broadcast_to(
+            np.asarray(continuous, np.float32), (n, self.continuous))
+        return noise, np.asarray(ids, np.int32), np.asarray(values, np.float32)
+
+    def generate(self, n, seed=0, categories=None, continuous=None, batch_size=1000):
+        """``n`` digits in [0, 1] of these codes (see ``sample_codes``), a NumPy array."""
+        noise, ids, values = self.sample_codes(n, seed, categories, continuous)
+        parts = [self.generator(self.inputs(tf.constant(noise[i:i + batch_size]),
+                                            tf.constant(ids[i:i + batch_size]),
+                                            tf.constant(values[i:i + batch_size])),
+                                training=False)
+                 for i in range(0, n, batch_size)]
+        return keras.ops.convert_to_numpy(tf.concat(parts, axis=0))
+
+    def encode(self, images, batch_size=1000):
+        """What Q reads in ``images`` (uint8 digits, or floats in [0, 1]): the categorical code
+        (int, ``(N,)``) and the continuous codes' means (``(N, continuous)``).
+        """
+        images = to_unit(images, None if np.asarray(images).dtype == np.uint8 else (0.0, 1.0))
+        images = images.reshape(-1, 28, 28, 1)
+        ids, means = [], []
+        for start in range(0, len(images), batch_size):
+            _, logits, mean = self.discriminator(images[start:start + batch_size],
+                                                 training=False)
+            ids.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=1))
+            means.append(keras.ops.convert_to_numpy(mean))
+        return np.concatenate(ids), np.concatenate(means)
+
+
+def build(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS,
+          info_weight=1.0, d_rate=2e-4, g_rate=1e-3, seed=0, steps_per_execution=100):
+    """An untrained, compiled ``InfoGAN`` with the paper's settings (Adam, beta_1 0.5). Seed
+    first (``gan_mnist.set_seed``) for repeatable weights.
+    """
+    gan = InfoGAN(generator(noise_dim, categories, continuous, widths),
+                  discriminator(categories, continuous, widths), noise_dim, categories,
+                  continuous, info_weight, seed)
+    gan.compile(keras.optimizers.Adam(d_rate, beta_1=0.5),
+                keras.optimizers.Adam(g_rate, beta_1=0.5), steps_per_execution=steps_per_execution)
+    return gan
