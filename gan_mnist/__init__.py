@@ -16,7 +16,8 @@ MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
     "config", "data", "diffusion", "engine", "evaluator", "explorer", "families", "family_base",
     "history", "images", "infogan", "latent", "layers", "losses", "manifolds", "metrics",
-    "models", "schedules", "shipped", "speed", "styles", "vae", "visualize",
+    "models", "schedules", "semi_supervised", "shipped", "speed", "styles", "vae",
+    "visualize",
 )
 # Each name of the package's front door, and the module it lives in.
 NAMES = {

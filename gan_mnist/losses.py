@@ -1,5 +1,6 @@
 """GAN losses computed from discriminator logits, plus the terms some GANs add to them: the
-WGAN-GP gradient penalty, MSGAN's mode-seeking term and InfoGAN's mutual-information term.
+WGAN-GP gradient penalty, MSGAN's mode-seeking term, InfoGAN's mutual-information term, and
+feature matching, a generator loss of its own.
 
 Every loss takes raw discriminator outputs (logits of any shape, such as ``(N, 1)``) and
 returns a scalar ``float32`` tensor. The logistic losses use ``softplus`` so they stay finite
@@ -264,3 +265,14 @@ def info_loss(code_logits, codes, continuous_means, continuous_codes, weight=1.0
     )
     continuous = 0.5 * tf.reduce_sum(tf.square(continuous_codes - continuous_means), axis=1)
     return float(weight) * tf.reduce_mean(categorical + continuous)
+
+
+def feature_matching(real_features, fake_features):
+    """Feature matching (Salimans et al., 2016, "Improved Techniques for Training GANs",
+    section 3.1), a generator loss: ``mean_j (E[f_j(x)] - E[f_j(G(z))])^2``, the squared
+    distance between the mean features ``f`` (an intermediate layer of the discriminator) of a
+    real batch and of a generated one, averaged over the features. The generator matches the
+    statistics of real digits instead of maximising the discriminator's output.
+    """
+    real, fake = _as_float(real_features), _as_float(fake_features)
+    return tf.reduce_mean(tf.square(tf.reduce_mean(real, axis=0) - tf.reduce_mean(fake, axis=0)))

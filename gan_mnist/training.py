@@ -30,7 +30,7 @@ class TrainingResult:
 
 
 def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=False,
-          networks=None, callbacks=None, verbose=0, command=None):
+          networks=None, callbacks=None, verbose=0, command=None, clustering=None):
     """Train the GAN of ``config`` (a ``RunConfig``) on ``images``; return a ``TrainingResult``.
 
     ``images`` are the training digits: uint8 ``(N, 28, 28)`` from ``load_mnist`` (scaled to
@@ -38,7 +38,9 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
     batches; a conditional config (``conditional=True``) trains on their ``labels`` too (or a
     dataset of (images, labels) batches). A self-conditioned config (``clusters=K``) takes no
     labels: it clusters the images first (``gan_mnist.clustering``; the clusters are kept in
-    the run folder, so a resumed run trains on the same ones). The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
+    the run folder, so a resumed run trains on the same ones), or takes ``clustering``, a
+    ``clustering.Clustering`` of these images made another way (from features of an encoder
+    trained on the images alone, say; never from labels). The run is seeded with ``gan_mnist.set_seed(config.seed, config.deterministic)``
     before the networks are built (the preset's, or ``networks=(generator, discriminator)``).
 
     With ``run_dir`` the run goes through ``gan_mnist.Run``: config.json, history.csv, frames
@@ -64,17 +66,29 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
         if isinstance(images, tf.data.Dataset):
             raise ValueError("A self-conditioned run clusters its training images first; pass "
                              "them as an array, not a tf.data.Dataset.")
+    if clustering is not None and (
+            config.clusters is None or clustering.k != config.clusters
+            or len(clustering.assignments) != len(images)):
+        raise ValueError(
+            f"The clustering given holds {clustering.k} clusters of "
+            f"{len(clustering.assignments):,} images; the config asks for clusters="
+            f"{config.clusters} of the {len(images):,} images given. Make it of these images "
+            "with that many clusters."
+        )
     data = (images, labels)
     if run_dir is None:
-        return _train(config, data, None, None, networks, callbacks, verbose)
+        return _train(config, data, None, None, networks, callbacks, verbose, None, clustering)
     run = Run(run_dir)
     with run.lock():
         stored = run.start(config, resume=resume, overwrite=overwrite)
-        return _train(config, data, run, stored, networks, callbacks, verbose, command)
+        return _train(config, data, run, stored, networks, callbacks, verbose, command,
+                      clustering)
 
 
-def _clusters(config, images, run, stored):
-    """The run's clusters: those kept in its folder when resuming, else new ones."""
+def _clusters(config, images, run, stored, given=None):
+    """The run's clusters: those kept in its folder when resuming, else those ``given``, else
+    new ones.
+    """
     if run is not None and stored and run.clusters_path.is_file():
         kept = run.clustering()
         if len(kept.assignments) == len(images):
@@ -83,13 +97,15 @@ def _clusters(config, images, run, stored):
             f"{run.clusters_path} holds the clusters of {len(kept.assignments):,} images, but "
             f"{len(images):,} were given; resume with the images the run started with."
         )
+    if given is not None:
+        return given
     return clustering.cluster_images(images, config.clusters, seed=config.seed)
 
 
-def _train(config, data, run, stored, networks, callbacks, verbose, command=None):
+def _train(config, data, run, stored, networks, callbacks, verbose, command=None, given=None):
     found = None
     if config.clusters is not None:
-        found = _clusters(config, data[0], run, stored)
+        found = _clusters(config, data[0], run, stored, given)
         data = (data[0], found.assignments)
     seeding.set_seed(config.seed, deterministic=config.deterministic)
     gan = build_gan(config, networks, found)

@@ -113,6 +113,24 @@ def test_generate_needs_no_label_and_shows_one_cluster_on_request(digits):
         plain.generate(4, clusters=1)
 
 
+def test_a_clustering_made_another_way_is_trained_on_and_kept(digits, tmp_path):
+    images = digits[0]
+    # Clusters of other features of the same images (here: the pixels' right halves).
+    halves = images[:, :, 14:].reshape(len(images), -1).astype(np.float32) / 255
+    given = clustering.cluster_features(halves, 8, seed=1)
+    assert not np.array_equal(given.assignments,
+                              clustering.cluster_images(images, 8, seed=0).assignments)
+    result = train(CONFIG.replace(steps=2), images, tmp_path, clustering=given)
+    np.testing.assert_array_equal(Run(tmp_path).clustering().assignments, given.assignments)
+    np.testing.assert_allclose(result.gan.cluster_frequencies.numpy(), given.frequencies,
+                               rtol=1e-6)
+    for config, found, count in ((CONFIG.replace(clusters=9), given, 1024),
+                                 (CONFIG.replace(clusters=None), given, 1024),
+                                 (CONFIG, given, 1000)):
+        with pytest.raises(ValueError, match="Make it of these images"):
+            train(config, images[:count], clustering=found)
+
+
 def test_generated_ids_follow_the_clusters_shares(digits):
     gan = train(CONFIG.replace(steps=1), digits[0]).gan
     found = clustering.cluster_images(digits[0], 8, seed=CONFIG.seed)

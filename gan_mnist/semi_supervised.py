@@ -1,0 +1,278 @@
+"""The discriminator as a classifier: a semi-supervised GAN (Salimans et al., 2016, "Improved
+Techniques for Training GANs", section 5).
+
+The discriminator is a classifier of ``K + 1`` classes, the ten digits and "generated", on one
+network with ``K`` outputs: the generated class's logit is fixed at 0, so with ``Z(x) = sum_k
+exp(l_k(x))`` the probability that ``x`` is real is ``D(x) = Z(x) / (Z(x) + 1)``, whose logit
+is ``log Z(x)``, the log-sum-exp of the class logits (``real_fake_logit``). It learns from three
+batches each step:
+
+- the few labelled digits: the cross-entropy of their labels (``supervised_loss``);
+- unlabelled real digits and generated ones: the GAN loss ``-E log D(x) - E log(1 - D(G(z)))``
+  on that logit (``unsupervised_loss``), weighted (the paper's code: 1/2).
+
+The generator is trained by feature matching (``losses.feature_matching``) on the
+discriminator's last hidden layer. A real digit must be one of the ten classes and a generated
+one none of them, so the unlabelled digits shape the classes' boundaries too.
+
+The networks follow the paper's MNIST code: D an MLP 784-1000-500-250-250-250-10 with weight
+normalisation (``layers.WeightNormDense``, initialised from a batch) and Gaussian noise on its
+input (0.3) and after each hidden layer (0.5); G an MLP 100-500-500-784 with batch norm and
+softplus, uniform noise. ``SemiSupervisedGAN`` is a ``Trainer`` (the GANs' engine): ``fit`` on
+the unlabelled images, the labelled ones given to the constructor; ``classify`` labels digits
+with the discriminator's weight average (``ema_decay``), as the paper tests.
+"""
+
+import numpy as np
+
+from gan_mnist import engine, losses
+from gan_mnist.backend import keras, tf
+from gan_mnist.images import to_unit
+from gan_mnist.layers import WeightNormDense
+
+CLASSES = 10
+NOISE_DIM = 100
+D_WIDTHS = (1000, 500, 250, 250, 250)
+G_WIDTHS = (500, 500)
+
+
+def real_fake_logit(class_logits):
+    """The logit of ``D(x) = Z / (Z + 1)`` with ``Z = sum_k exp(l_k)``: ``log Z``, the
+    log-sum-exp of the ``K`` class logits (the ``K + 1``-th, "generated", fixed at 0).
+    """
+    return tf.reduce_logsumexp(tf.cast(class_logits, tf.float32), axis=-1)
+
+
+def supervised_loss(class_logits, labels):
+    """The cross-entropy of the labelled digits' labels among the ``K`` real classes."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(class_logits, tf.float32)))
+
+
+def unsupervised_loss(real_class_logits, fake_class_logits):
+    """``-E log D(x) - E log(1 - D(G(z)))`` with ``D``'s logit from ``real_fake_logit``: real
+    digits in any of the ``K`` classes, generated ones in none (softplus keeps it finite).
+    """
+    return (tf.reduce_mean(tf.nn.softplus(-real_fake_logit(real_class_logits)))
+            + tf.reduce_mean(tf.nn.softplus(real_fake_logit(fake_class_logits))))
+
+
+def discriminator(widths=D_WIDTHS, classes=CLASSES, input_noise=0.3, hidden_noise=0.5):
+    """Digits ``(N, 28, 28, 1)`` in [0, 1] to ``[class_logits, features]``: ``(N, classes)`` and
+    the last hidden layer ``(N, widths[-1])``, on which the generator matches features.
+    """
+    if not widths or any(engine.check_integer("each width", w, 1) < 1 for w in widths):
+        raise ValueError(f"widths must be hidden-layer sizes, got {widths!r}.")
+    image = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.GaussianNoise(input_noise)(keras.layers.Flatten()(image))
+    for units in widths:
+        # The hidden layers' scales are set by the initialisation and then kept (the code's).
+        features = WeightNormDense(units, activation="relu", train_scale=False)(x)
+        x = keras.layers.GaussianNoise(hidden_noise)(features)
+    logits = WeightNormDense(classes, train_scale=True, name="class_logits")(x)
+    return keras.Model(image, [logits, features], name="semi_supervised_discriminator")
+
+
+def generator(noise_dim=NOISE_DIM, widths=G_WIDTHS):
+    """Uniform noise to digits in [0, 1]: dense layers with batch norm and softplus, sigmoid."""
+    noise = keras.Input((noise_dim,), name="noise")
+    x = noise
+    for units in widths:
+        x = keras.layers.Dense(units, use_bias=False)(x)
+        x = keras.layers.Activation("softplus")(keras.layers.BatchNormalization()(x))
+    x = keras.layers.Dense(28 * 28, activation="sigmoid")(x)
+    return keras.Model(noise, keras.layers.Reshape((28, 28, 1))(x),
+                       name="semi_supervised_generator")
+
+
+def initialize(discriminator, images):
+    """The data-dependent initialisation of every ``WeightNormDense`` of ``discriminator``, in
+    order, on ``images`` (a batch in [0, 1]): each layer's pre-activations start at mean 0 and
+    variance 1 for these digits (noise off).
+    """
+    for layer in discriminator.layers:
+        if isinstance(layer, WeightNormDense):
+            inputs = keras.Model(discriminator.input, layer.input)(images, training=False)
+            layer.initialize(inputs)
+
+
+class SemiSupervisedGAN(engine.Trainer):
+    """A ``K``-class discriminator trained on a few labelled digits, unlabelled ones and
+    generated ones, and a generator trained by feature matching (see the module).
+
+    ``labelled_images`` (uint8, or floats in [0, 1]) and ``labelled_labels`` are the only labels
+    it sees; ``fit`` takes the unlabelled images. Each step draws ``batch_size`` labelled digits
+    (uniformly, with replacement), two unlabelled batches (one for D, one for the features the
+    generator matches) and noise. ``unsupervised_weight`` weighs the GAN loss against the
+    labels (the paper's code: 1/2); ``ema_decay`` keeps a weight average of D, which
+    ``classify`` uses.
+    """
+
+    RECORDS = ("d_loss", "g_loss", "supervised_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, labelled_images, labelled_labels,
+                 unsupervised_weight=0.5, ema_decay=0.999, seed=0, name="semi_supervised_gan",
+                 **kwargs):
+        images = to_unit(labelled_images, None if np.asarray(labelled_images).dtype == np.uint8
+                         else (0.0, 1.0)).reshape(-1, 28, 28, 1)
+        labels = np.asarray(labelled_labels)
+        classes = discriminator.output_shape[0][-1]
+        if (labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer)
+                or len(labels) == 0 or labels.min() < 0 or labels.max() >= classes):
+            raise ValueError(f"Expected one integer label from 0 to {classes - 1} for each of the "
+                             f"{len(images)} labelled images, got {labels.shape} "
+                             f"{labels.dtype}.")
+        if isinstance(unsupervised_weight, bool) or not unsupervised_weight >= 0:
+            raise ValueError(f"unsupervised_weight must be a non-negative number (the paper's "
+                             f"code: 0.5), got {unsupervised_weight!r}.")
+        if ema_decay is not None and not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), such as 0.999, got {ema_decay!r}.")
+        super().__init__((28, 28, 1), (0.0, 1.0), engine.check_integer("seed", seed, 0),
+                         name=name, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.labelled_images = tf.constant(images)
+        self.labelled_labels = tf.constant(labels.astype(np.int32))
+        self.unsupervised_weight = float(unsupervised_weight)
+        self.noise_dim = generator.input_shape[-1]
+        # Keras draws each GaussianNoise layer's noise from its seed generator; every step sets
+        # their states from the step's key, so the noise, like all else, is the step's.
+        self.noise_seeds = [layer.seed_generator for layer in discriminator.layers
+                            if isinstance(layer, keras.layers.GaussianNoise)]
+        self.ema_decay = ema_decay
+        self.average = None
+        if ema_decay is not None:
+            self.average = keras.models.clone_model(discriminator)
+            self.average.set_weights(discriminator.get_weights())
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, steps_per_execution=100, jit_compile="auto",
+                **kwargs):
+        """Each network's optimiser (the paper's code: Adam 0.003, beta_1 0.5) and the engine's
+        execution (``engine.Trainer.compile``).
+        """
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer are the same object; each network "
+                             "needs an optimizer of its own.")
+        super().compile(steps_per_execution, jit_compile, (self.generator, self.discriminator),
+                        **kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        with self.distribute_strategy.scope():
+            for optimizer, network in ((d_optimizer, self.discriminator),
+                                       (g_optimizer, self.generator)):
+                if not optimizer.built:
+                    optimizer.build(network.trainable_variables)
+
+    def fit(self, x=None, y=None, **kwargs):
+        if y is not None:
+            raise ValueError("fit takes the unlabelled images only; the labelled ones (and the "
+                             "only labels it may see) go to the constructor.")
+        return super().fit(x, **kwargs)
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def labelled_batch(self, key, batch_size):
+        """``batch_size`` labelled digits and their labels, drawn uniformly from ``key``."""
+        count = self.labelled_images.shape[0]
+
+        def indices(shape, seed):
+            return tf.random.stateless_uniform(shape, seed, 0, count, dtype=tf.int32)
+
+        chosen = self.draw(key, [batch_size], indices)
+        return tf.gather(self.labelled_images, chosen), tf.gather(self.labelled_labels, chosen)
+
+    def fake_batch(self, key, batch_size):
+        """Generated digits for uniform noise in [0, 1] drawn from ``key`` (the paper's)."""
+        def uniform(shape, seed):
+            return tf.random.stateless_uniform(shape, seed)
+
+        return self.generator(self.draw(key, [batch_size, self.noise_dim], uniform),
+                              training=True)
+
+    def train_step(self, data):
+        # Independent random streams for this step: labelled digits, two unlabelled batches,
+        # noise for the discriminator's update and for the generator's, and D's own noise.
+        labelled_key, real_key, matched_key, fake_key, generator_key, noise_key = tf.unstack(
+            self.step_keys(6))
+        for index, seeds in enumerate(self.noise_seeds):
+            seeds.state.assign(tf.cast(tf.random.experimental.stateless_fold_in(noise_key, index),
+                                       seeds.state.dtype))
+        real, _ = self.real_batch(data, real_key)
+        batch_size = real.shape[0] or tf.shape(real)[0]
+        images, labels = self.labelled_batch(labelled_key, batch_size)
+
+        # 1. The discriminator learns the labels of the labelled digits, and to put unlabelled
+        # real digits in one of the K classes and generated ones in none.
+        fake = self.fake_batch(fake_key, batch_size)
+        with tf.GradientTape() as tape:
+            labelled_logits, _ = self.discriminator(images, training=True)
+            real_logits, _ = self.discriminator(real, training=True)
+            fake_logits, _ = self.discriminator(fake, training=True)
+            supervised = supervised_loss(labelled_logits, labels)
+            d_loss = supervised + self.unsupervised_weight * unsupervised_loss(real_logits,
+                                                                               fake_logits)
+        self.update(self.discriminator, self.d_optimizer, tape, d_loss)
+
+        # 2. The generator learns to match the mean features of another real batch.
+        matched, _ = self.real_batch(data, matched_key)
+        _, real_features = self.discriminator(matched, training=True)
+        with tf.GradientTape() as tape:
+            _, fake_features = self.discriminator(self.fake_batch(generator_key, batch_size),
+                                                  training=True)
+            g_loss = losses.feature_matching(real_features, fake_features)
+        self.update(self.generator, self.g_optimizer, tape, g_loss)
+
+        # 3. The weight average of D follows it; it labels the test digits.
+        if self.average is not None:
+            engine.average_into(self.average, self.discriminator, self.ema_decay)
+
+        # 4. The step's record: both losses, the labelled digits' cross-entropy, and D's mean
+        # probabilities of "real" for unlabelled real and for generated digits.
+        return self.record(
+            d_loss=d_loss, g_loss=g_loss, supervised_loss=supervised,
+            d_real=tf.reduce_mean(tf.sigmoid(real_fake_logit(real_logits))),
+            d_fake=tf.reduce_mean(tf.sigmoid(real_fake_logit(fake_logits))),
+        )
+
+    def classify(self, images, raw=False, batch_size=1000):
+        """The digit each image is (uint8, or floats in [0, 1]): the argmax of the class logits
+        of D's weight average (``raw``: of D itself), int64 ``(N,)``.
+        """
+        images = to_unit(images, None if np.asarray(images).dtype == np.uint8 else (0.0, 1.0))
+        images = images.reshape(-1, 28, 28, 1)
+        network = self.discriminator if raw or self.average is None else self.average
+        found = [np.argmax(keras.ops.convert_to_numpy(
+                     network(images[start:start + batch_size], training=False)[0]), axis=1)
+                 for start in range(0, len(images), batch_size)]
+        return np.concatenate(found)
+
+
+def labelled_subset(labels, per_class, seed):
+    """Indices of ``per_class`` training digits of each class, chosen by ``seed`` (the labels
+    choose which digits are labelled, nothing else).
+    """
+    labels = np.asarray(labels)
+    engine.check_integer("per_class", per_class, 1)
+    rng = np.random.default_rng(engine.check_integer("seed", seed, 0))
+    chosen = [rng.choice(np.flatnonzero(labels == digit), per_class, replace=False)
+              for digit in range(int(labels.max()) + 1)]
+    return np.sort(np.concatenate(chosen))
+
+
+def build(labelled_images, labelled_labels, d_widths=D_WIDTHS, g_widths=G_WIDTHS,
+          noise_dim=NOISE_DIM, learning_rate=0.003, unsupervised_weight=0.5, ema_decay=0.999,
+          seed=0, steps_per_execution=100, initialize_on=None):
+    """An untrained, compiled ``SemiSupervisedGAN`` with the paper's settings (Adam at
+    ``learning_rate``, beta_1 0.5, for both networks). ``initialize_on`` (unlabelled digits,
+    uint8) runs the discriminator's data-dependent initialisation on them. Seed first
+    (``gan_mnist.set_seed``) for repeatable weights.
+    """
+    found = discriminator(d_widths)
+    if initialize_on is not None:
+        initialize(found, to_unit(initialize_on).reshape(-1, 28, 28, 1))
+    gan = SemiSupervisedGAN(generator(noise_dim, g_widths), found, labelled_images,
+                            labelled_labels, unsupervised_weight, ema_decay, seed)
+    gan.compile(keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                steps_per_execution=steps_per_execution)
+    return gan
