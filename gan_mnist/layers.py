@@ -71,7 +71,7 @@ class WeightNormDense(keras.layers.Layer):
     def build(self, input_shape):
         self.direction = self.add_weight(
             name="direction", shape=(input_shape[-1], self.units),
-            initializer=keras.initializers.RandomNormal(stddev=0.05))
+            initializer=keras.initializers.RandomNormal(stddev=0.1))  # The paper's code.
         self.scale = self.add_weight(name="scale", shape=(self.units,), initializer="ones",
                                      trainable=self.train_scale)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")

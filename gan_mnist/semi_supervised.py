@@ -15,12 +15,16 @@ The generator is trained by feature matching (``losses.feature_matching``) on th
 discriminator's last hidden layer. A real digit must be one of the ten classes and a generated
 one none of them, so the unlabelled digits shape the classes' boundaries too.
 
-The networks follow the paper's MNIST code: D an MLP 784-1000-500-250-250-250-10 with weight
-normalisation (``layers.WeightNormDense``, initialised from a batch) and Gaussian noise on its
-input (0.3) and after each hidden layer (0.5); G an MLP 100-500-500-784 with batch norm and
-softplus, uniform noise. ``SemiSupervisedGAN`` is a ``Trainer`` (the GANs' engine): ``fit`` on
-the unlabelled images, the labelled ones given to the constructor; ``classify`` labels digits
-with the discriminator's weight average (``ema_decay``), as the paper tests.
+The networks follow the paper's MNIST code (``mnist_svhn_cifar10/train_mnist_feature_matching.py``
+of openai/improved-gan): D an MLP 784-1000-500-250-250-250-10 with weight normalisation
+(``layers.WeightNormDense``, initialised from a batch) and Gaussian noise on its input (0.3) and
+after each hidden layer (0.5); G an MLP 100-500-500-784 with batch norm and softplus and a
+weight-normalised output, uniform noise. Where this differs from that code: D's weight average
+decays by 0.999 from a copy of D (there: 0.9999 from zeros, over 180,000 steps), Keras' Adam
+keeps its epsilon outside the square root, and unlabelled batches are drawn with replacement.
+``SemiSupervisedGAN`` is a ``Trainer`` (the GANs' engine): ``fit`` on the unlabelled images,
+the labelled ones given to the constructor; ``classify`` labels digits with the discriminator's
+weight average (``ema_decay``), as the paper tests.
 """
 
 import numpy as np
@@ -74,13 +78,16 @@ def discriminator(widths=D_WIDTHS, classes=CLASSES, input_noise=0.3, hidden_nois
 
 
 def generator(noise_dim=NOISE_DIM, widths=G_WIDTHS):
-    """Uniform noise to digits in [0, 1]: dense layers with batch norm and softplus, sigmoid."""
+    """Uniform noise to digits in [0, 1]: dense layers with batch norm (no gain) and softplus,
+    then a weight-normalised sigmoid layer.
+    """
     noise = keras.Input((noise_dim,), name="noise")
     x = noise
     for units in widths:
         x = keras.layers.Dense(units, use_bias=False)(x)
-        x = keras.layers.Activation("softplus")(keras.layers.BatchNormalization()(x))
-    x = keras.layers.Dense(28 * 28, activation="sigmoid")(x)
+        x = keras.layers.BatchNormalization(scale=False, epsilon=1e-6)(x)  # No gain, as there.
+        x = keras.layers.Activation("softplus")(x)
+    x = WeightNormDense(28 * 28, activation="sigmoid", train_scale=True)(x)
     return keras.Model(noise, keras.layers.Reshape((28, 28, 1))(x),
                        name="semi_supervised_generator")
 
@@ -88,11 +95,11 @@ def generator(noise_dim=NOISE_DIM, widths=G_WIDTHS):
 def initialize(discriminator, images):
     """The data-dependent initialisation of every ``WeightNormDense`` of ``discriminator``, in
     order, on ``images`` (a batch in [0, 1]): each layer's pre-activations start at mean 0 and
-    variance 1 for these digits (noise off).
+    variance 1 for these digits, the Gaussian noise on as in training (the paper's code).
     """
     for layer in discriminator.layers:
         if isinstance(layer, WeightNormDense):
-            inputs = keras.Model(discriminator.input, layer.input)(images, training=False)
+            inputs = keras.Model(discriminator.input, layer.input)(images, training=True)
             layer.initialize(inputs)
 
 
@@ -101,8 +108,8 @@ class SemiSupervisedGAN(engine.Trainer):
     generated ones, and a generator trained by feature matching (see the module).
 
     ``labelled_images`` (uint8, or floats in [0, 1]) and ``labelled_labels`` are the only labels
-    it sees; ``fit`` takes the unlabelled images. Each step draws ``batch_size`` labelled digits
-    (uniformly, with replacement), two unlabelled batches (one for D, one for the features the
+    it sees; ``fit`` takes the unlabelled images. Each step takes ``batch_size`` labelled digits
+    (``labelled_batch``), two unlabelled batches (one for D, one for the features the
     generator matches) and noise. ``unsupervised_weight`` weighs the GAN loss against the
     labels (the paper's code: 1/2); ``ema_decay`` keeps a weight average of D, which
     ``classify`` uses.
@@ -172,11 +179,15 @@ class SemiSupervisedGAN(engine.Trainer):
         return self.generator(inputs, training=training)
 
     def labelled_batch(self, key, batch_size):
-        """``batch_size`` labelled digits and their labels, drawn uniformly from ``key``."""
+        """``batch_size`` labelled digits and their labels from ``key``: the labelled set in a
+        random order, repeated as often as the batch needs (the paper's code: every batch of
+        100 holds each of the 100 labelled digits once, so every class equally).
+        """
         count = self.labelled_images.shape[0]
 
         def indices(shape, seed):
-            return tf.random.stateless_uniform(shape, seed, 0, count, dtype=tf.int32)
+            order = tf.cast(tf.argsort(tf.random.stateless_uniform([count], seed)), tf.int32)
+            return tf.tile(order, [-(-shape[0] // count)])[:shape[0]]
 
         chosen = self.draw(key, [batch_size], indices)
         return tf.gather(self.labelled_images, chosen), tf.gather(self.labelled_labels, chosen)

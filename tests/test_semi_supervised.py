@@ -9,7 +9,7 @@ import pytest
 import gan_mnist
 from gan_mnist import checkpoints, losses
 from gan_mnist import semi_supervised as ss
-from gan_mnist.backend import keras
+from gan_mnist.backend import keras, tf
 from gan_mnist.layers import WeightNormDense
 
 SMALL = dict(d_widths=(16, 8), g_widths=(16,), noise_dim=8)
@@ -108,6 +108,22 @@ def test_a_few_steps_train_both_networks_and_only_the_labelled_digits_give_label
         assert any(not np.array_equal(a, b) for a, b in zip(old, network.get_weights()))
     with pytest.raises(ValueError, match="unlabelled images only"):
         gan.fit(digits[0], digits[1], batch_size=10, steps_per_epoch=1)
+
+
+def test_every_labelled_batch_holds_each_labelled_digit_equally_often(digits):
+    gan = _gan(digits)  # 20 labelled digits.
+    for batch_size, times in ((20, 1), (40, 2), (60, 3)):
+        images, labels = gan.labelled_batch(tf.constant([1, 2], tf.int64), batch_size)
+        # Each labelled digit appears `times` times: the images, summed per digit, say so.
+        found = np.sort(images.numpy().reshape(batch_size, -1).sum(axis=1))
+        expected = np.sort(np.repeat(gan.labelled_images.numpy().reshape(20, -1).sum(axis=1),
+                                     times))
+        np.testing.assert_allclose(found, expected, rtol=1e-6)
+        assert np.bincount(labels.numpy(), minlength=10).tolist() == (
+            (np.bincount(digits[1][:20], minlength=10) * times).tolist())
+    first, _ = gan.labelled_batch(tf.constant([1, 2], tf.int64), 20)
+    other, _ = gan.labelled_batch(tf.constant([1, 3], tf.int64), 20)
+    assert not np.array_equal(first.numpy(), other.numpy())  # Another step, another order.
 
 
 def test_training_resumes_exactly_from_a_checkpoint(digits, tmp_path):
