@@ -8,7 +8,9 @@ G with beta_1 0.5, batch 128) on the 60,000 training images, without their label
 ``--steps`` updates (the paper's code: 5,000) or until ``--minutes`` of training have passed,
 whichever comes first. Then, on the 10,000 test digits, with their labels used only to score:
 
-- ``category_error``: each digit's categorical code as Q reads it, the codes matched one to one
+- ``category_error``: each digit's categorical code as Q reads it (batch norm on each batch of
+  1,000 test digits' own statistics, as the paper's code; ``category_error_moving_statistics``
+  with Keras' moving averages instead), the codes matched one to one
   to the digits by the Hungarian method on the contingency table (``clustering.matching_error``),
   the share of digits on the wrong side (the paper: 5%, from one run);
 - ``kmeans_error``: the same score for lesson "Digits without labels"' clusters, k-means with
@@ -32,7 +34,7 @@ import time
 import numpy as np
 
 import gan_mnist
-from gan_mnist import callbacks, clustering, infogan
+from gan_mnist import callbacks, checkpoints, clustering, infogan
 
 SWEEP = np.linspace(-2.0, 2.0, 9)
 
@@ -124,6 +126,8 @@ def main(argv=None):
                         help="D's two convolutions and dense layer, G mirroring them "
                              f"(default {' '.join(map(str, infogan.WIDTHS))}, the paper's)")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--save", default=None,
+                        help="write the trained networks to this checkpoint prefix")
     arguments = parser.parse_args(argv)
     if arguments.minutes <= 0 or arguments.steps < 100 or arguments.steps % 100:
         parser.error("--minutes must be positive and --steps a multiple of 100")
@@ -137,14 +141,19 @@ def main(argv=None):
             steps_per_epoch=100, callbacks=[budget, Pace(500)], verbose=0)
     steps = int(gan.step_counter.numpy())
 
+    if arguments.save:
+        checkpoints.make_checkpoint(gan).save(arguments.save)
     codes, _ = gan.encode(test_images)
     error, matching = clustering.matching_error(codes, test_labels)
+    moving_error, _ = clustering.matching_error(
+        gan.encode(test_images, batch_statistics=False)[0], test_labels)
     kmeans = clustering.cluster_images(images, 10, seed=arguments.seed)
     kmeans_error, _ = clustering.matching_error(kmeans.assign(test_images), test_labels)
     result = dict(
         seed=arguments.seed, steps=steps, train_seconds=round(budget.seconds, 1),
         steps_per_second=round(steps / budget.seconds, 2), widths=arguments.widths,
         batch_size=arguments.batch_size, category_error=round(error, 4),
+        category_error_moving_statistics=round(moving_error, 4),
         kmeans_error=round(kmeans_error, 4), matching=matching.tolist(),
         confusions=confusions(codes, test_labels),
         correlations=correlations(gan, arguments.seed),

@@ -225,18 +225,32 @@ class InfoGAN(engine.Trainer):
                  for i in range(0, n, batch_size)]
         return keras.ops.convert_to_numpy(tf.concat(parts, axis=0))
 
-    def encode(self, images, batch_size=1000):
+    def encode(self, images, batch_statistics=True, batch_size=1000):
         """What Q reads in ``images`` (uint8 digits, or floats in [0, 1]): the categorical code
         (int, ``(N,)``) and the continuous codes' means (``(N, continuous)``).
+
+        With ``batch_statistics`` (the default) batch norm normalises each batch of
+        ``batch_size`` digits by its own statistics, as the paper's code always does (and as D
+        saw every batch in training); the moving averages are left as they were. Without it,
+        Keras' moving averages are used, and those mix real batches with twice as many
+        generated ones.
         """
         images = to_unit(images, None if np.asarray(images).dtype == np.uint8 else (0.0, 1.0))
         images = images.reshape(-1, 28, 28, 1)
+        moving = [weight for layer in self.discriminator.layers
+                  if isinstance(layer, keras.layers.BatchNormalization)
+                  for weight in (layer.moving_mean, layer.moving_variance)]
+        kept = [keras.ops.convert_to_numpy(weight) for weight in moving]
         ids, means = [], []
-        for start in range(0, len(images), batch_size):
-            _, logits, mean = self.discriminator(images[start:start + batch_size],
-                                                 training=False)
-            ids.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=1))
-            means.append(keras.ops.convert_to_numpy(mean))
+        try:
+            for start in range(0, len(images), batch_size):
+                _, logits, mean = self.discriminator(images[start:start + batch_size],
+                                                     training=batch_statistics)
+                ids.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=1))
+                means.append(keras.ops.convert_to_numpy(mean))
+        finally:
+            for weight, value in zip(moving, kept):
+                weight.assign(value)
         return np.concatenate(ids), np.concatenate(means)
 
 

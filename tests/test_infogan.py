@@ -158,10 +158,17 @@ def test_generate_draws_the_codes_asked_for_the_same_seed_the_same_digits():
     assert np.abs(values).max() <= 1 and noise.shape == (6, 62)
 
 
-def test_encode_reads_a_code_and_means_for_every_digit(digits):
-    ids, means = _gan().encode(digits[:10])
+def test_encode_reads_a_code_and_means_for_every_digit_leaving_the_moving_averages(digits):
+    gan = _gan()
+    gan.fit(digits, batch_size=16, steps_per_epoch=2, epochs=1, verbose=0)
+    before = [w.copy() for w in gan.discriminator.get_weights()]
+    ids, means = gan.encode(digits[:10])
     assert ids.shape == (10,) and means.shape == (10, 2)
     assert ((0 <= ids) & (ids < 10)).all()
+    assert all(np.array_equal(a, b) for a, b in zip(before, gan.discriminator.get_weights()))
+    # Batch statistics and the moving averages give different readings of the same digits.
+    _, moving = gan.encode(digits[:10], batch_statistics=False)
+    assert not np.allclose(means, moving)
 
 
 @pytest.mark.parametrize("arguments, message", [
