@@ -194,6 +194,22 @@ class Trainer(keras.Model):
             )
         return self._state.data.label_logits
 
+    def set_optimizers(self, d_optimizer, g_optimizer):
+        """Give a two-network model (``discriminator`` and ``generator``) an optimiser each, and
+        build their slots now, so that a checkpoint can be restored before training.
+        """
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer are the same object; each network needs an "
+                "optimizer of its own (its moment estimates belong to that network's weights)."
+            )
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        with self.distribute_strategy.scope():
+            for optimizer, network in ((d_optimizer, self.discriminator),
+                                       (g_optimizer, self.generator)):
+                if not optimizer.built:
+                    optimizer.build(network.trainable_variables)
+
     def update(self, network, optimizer, tape, loss):
         """One optimiser step of ``network`` on the gradient of ``loss`` recorded by ``tape``."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync

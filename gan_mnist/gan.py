@@ -154,11 +154,6 @@ class GAN(sampling.Sampling, engine.Trainer):
         loss = losses.get(loss)
         d_optimizer = _optimizer("d_optimizer", d_optimizer)
         g_optimizer = _optimizer("g_optimizer", g_optimizer)
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "d_optimizer and g_optimizer are the same object; each network needs an "
-                "optimizer of its own (its moment estimates belong to that network's weights)."
-            )
         d_steps = engine.check_integer("d_steps", d_steps, 1)
         _weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
         _weight("mode_seeking", mode_seeking, "1 in MSGAN")
@@ -168,19 +163,13 @@ class GAN(sampling.Sampling, engine.Trainer):
                     f"The optimizer {optimizer.name!r} was already used for other weights; "
                     "pass a fresh optimizer."
                 )
+        self.set_optimizers(d_optimizer, g_optimizer)
         super().compile(steps_per_execution, jit_compile,
                         (self.generator, self.discriminator), **kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.gan_loss = loss
         self.d_steps = d_steps
         self.gradient_penalty = float(gradient_penalty)
         self.mode_seeking = float(mode_seeking)
-        # Build the optimizer slots now so that a checkpoint can be restored before training.
-        with self.distribute_strategy.scope():
-            for optimizer, network in ((d_optimizer, self.discriminator),
-                                       (g_optimizer, self.generator)):
-                if not optimizer.built:
-                    optimizer.build(network.trainable_variables)
 
     def fake_batch(self, key, batch_size, paired=False):
         """Generated images for ``batch_size`` noise vectors (and labels) drawn from ``key``.

@@ -157,17 +157,9 @@ class SemiSupervisedGAN(engine.Trainer):
         """Each network's optimiser (the paper's code: Adam 0.003, beta_1 0.5) and the engine's
         execution (``engine.Trainer.compile``).
         """
-        if d_optimizer is g_optimizer:
-            raise ValueError("d_optimizer and g_optimizer are the same object; each network "
-                             "needs an optimizer of its own.")
+        self.set_optimizers(d_optimizer, g_optimizer)
         super().compile(steps_per_execution, jit_compile, (self.generator, self.discriminator),
                         **kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        with self.distribute_strategy.scope():
-            for optimizer, network in ((d_optimizer, self.discriminator),
-                                       (g_optimizer, self.generator)):
-                if not optimizer.built:
-                    optimizer.build(network.trainable_variables)
 
     def fit(self, x=None, y=None, **kwargs):
         if y is not None:
