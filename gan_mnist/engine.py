@@ -46,6 +46,16 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
+def check_weight(name, value, usual):
+    """``value`` as a float; ``ValueError`` unless it is a non-negative number (a loss term's
+    weight; ``usual`` says what the literature uses).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value >= 0:
+        raise ValueError(f"{name} must be a non-negative number ({usual}), got {value!r}.")
+    return float(value)
+
+
 def average_into(average, network, decay):
     """One step of a weight average: ``average <- decay * average + (1 - decay) * network``."""
     for averaged, weight in zip(average.weights, network.weights):

@@ -43,12 +43,6 @@ def _optimizer(name, value):
         ) from None
 
 
-def _weight(name, value, usual):
-    """Check that a loss term's weight is a non-negative number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number ({usual}), got {value!r}.")
-
-
 class GAN(sampling.Sampling, engine.Trainer):
     """A generator and a discriminator, trained with ``compile`` and ``fit``.
 
@@ -155,8 +149,8 @@ class GAN(sampling.Sampling, engine.Trainer):
         d_optimizer = _optimizer("d_optimizer", d_optimizer)
         g_optimizer = _optimizer("g_optimizer", g_optimizer)
         d_steps = engine.check_integer("d_steps", d_steps, 1)
-        _weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
-        _weight("mode_seeking", mode_seeking, "1 in MSGAN")
+        engine.check_weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
+        engine.check_weight("mode_seeking", mode_seeking, "1 in MSGAN")
         for optimizer, current in ((d_optimizer, "d_optimizer"), (g_optimizer, "g_optimizer")):
             if optimizer.built and optimizer is not getattr(self, current, None):
                 raise ValueError(

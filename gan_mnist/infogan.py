@@ -95,7 +95,6 @@ class InfoGAN(engine.Trainer):
     def __init__(self, generator, discriminator, noise_dim=NOISE_DIM, categories=CATEGORIES,
                  continuous=CONTINUOUS, info_weight=1.0, seed=0, name="infogan", **kwargs):
         _check_sizes(noise_dim, categories, continuous, WIDTHS)
-        losses.info_loss([[0.0, 0.0]], [0], [[0.0]], [[0.0]], info_weight)  # Checks the weight.
         inputs = noise_dim + categories + continuous
         if tuple(generator.input_shape[1:]) != (inputs,):
             raise ValueError(f"The generator must take {inputs} inputs (noise {noise_dim}, "
@@ -109,7 +108,7 @@ class InfoGAN(engine.Trainer):
                          name=name, **kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous
-        self.info_weight = float(info_weight)
+        self.info_weight = engine.check_weight("info_weight", info_weight, "InfoGAN: 1")
         self.gan_loss = losses.get("non_saturating")
         self.built = True
 

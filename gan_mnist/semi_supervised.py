@@ -129,9 +129,8 @@ class SemiSupervisedGAN(engine.Trainer):
             raise ValueError(f"Expected one integer label from 0 to {classes - 1} for each of the "
                              f"{len(images)} labelled images, got {labels.shape} "
                              f"{labels.dtype}.")
-        if isinstance(unsupervised_weight, bool) or not unsupervised_weight >= 0:
-            raise ValueError(f"unsupervised_weight must be a non-negative number (the paper's "
-                             f"code: 0.5), got {unsupervised_weight!r}.")
+        unsupervised_weight = engine.check_weight("unsupervised_weight", unsupervised_weight,
+                                                  "the paper's code: 0.5")
         if ema_decay is not None and not 0 < ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), such as 0.999, got {ema_decay!r}.")
         super().__init__((28, 28, 1), (0.0, 1.0), engine.check_integer("seed", seed, 0),
