@@ -29,7 +29,8 @@ CHECKPOINT_NAME = "ckpt"
 def make_checkpoint(gan):
     """A ``tf.train.Checkpoint`` of the two networks (with their batch-norm statistics), both
     optimizers (moments and iteration counts), the step counter, the random seed and, when the
-    GAN keeps them, the average of the generator's weights and the shares of its clusters.
+    model keeps them, the average of the generator's (or the discriminator's) weights and the
+    shares of its clusters.
     """
     parts = dict(
         generator=gan.generator,
@@ -41,6 +42,8 @@ def make_checkpoint(gan):
     )
     if getattr(gan, "ema_generator", None) is not None:
         parts["ema_generator"] = gan.ema_generator
+    if getattr(gan, "ema_discriminator", None) is not None:
+        parts["ema_discriminator"] = gan.ema_discriminator
     if getattr(gan, "cluster_frequencies", None) is not None:
         parts["cluster_frequencies"] = gan.cluster_frequencies.value
     return tf.train.Checkpoint(**parts)

@@ -111,8 +111,8 @@ class SemiSupervisedGAN(engine.Trainer):
     it sees; ``fit`` takes the unlabelled images. Each step takes ``batch_size`` labelled digits
     (``labelled_batch``), two unlabelled batches (one for D, one for the features the
     generator matches) and noise. ``unsupervised_weight`` weighs the GAN loss against the
-    labels (the paper's code: 1/2); ``ema_decay`` keeps a weight average of D, which
-    ``classify`` uses.
+    labels (the paper's code: 1/2; 0 trains D on the labelled digits alone, ``supervised_step``);
+    ``ema_decay`` keeps ``ema_discriminator``, a weight average of D, which ``classify`` uses.
     """
 
     RECORDS = ("d_loss", "g_loss", "supervised_loss", "d_real", "d_fake")
@@ -145,10 +145,10 @@ class SemiSupervisedGAN(engine.Trainer):
         self.noise_seeds = [layer.seed_generator for layer in discriminator.layers
                             if isinstance(layer, keras.layers.GaussianNoise)]
         self.ema_decay = ema_decay
-        self.average = None
+        self.ema_discriminator = None
         if ema_decay is not None:
-            self.average = keras.models.clone_model(discriminator)
-            self.average.set_weights(discriminator.get_weights())
+            self.ema_discriminator = keras.models.clone_model(discriminator)
+            self.ema_discriminator.set_weights(discriminator.get_weights())
         self.built = True
 
     def compile(self, d_optimizer, g_optimizer, steps_per_execution=100, jit_compile="auto",
@@ -210,6 +210,9 @@ class SemiSupervisedGAN(engine.Trainer):
         batch_size = real.shape[0] or tf.shape(real)[0]
         images, labels = self.labelled_batch(labelled_key, batch_size)
 
+        if not self.unsupervised_weight:
+            return self.supervised_step(images, labels)
+
         # 1. The discriminator learns the labels of the labelled digits, and to put unlabelled
         # real digits in one of the K classes and generated ones in none.
         fake = self.fake_batch(fake_key, batch_size)
@@ -232,8 +235,8 @@ class SemiSupervisedGAN(engine.Trainer):
         self.update(self.generator, self.g_optimizer, tape, g_loss)
 
         # 3. The weight average of D follows it; it labels the test digits.
-        if self.average is not None:
-            engine.average_into(self.average, self.discriminator, self.ema_decay)
+        if self.ema_discriminator is not None:
+            engine.average_into(self.ema_discriminator, self.discriminator, self.ema_decay)
 
         # 4. The step's record: both losses, the labelled digits' cross-entropy, and D's mean
         # probabilities of "real" for unlabelled real and for generated digits.
@@ -243,13 +246,29 @@ class SemiSupervisedGAN(engine.Trainer):
             d_fake=tf.reduce_mean(tf.sigmoid(real_fake_logit(fake_logits))),
         )
 
+    def supervised_step(self, images, labels):
+        """The step with ``unsupervised_weight=0``: the discriminator learns the labelled digits
+        alone and the generator, which could not change it, is left out. The baseline on the
+        same footing: the same labelled batches, noise and weight average.
+        """
+        with tf.GradientTape() as tape:
+            labelled_logits, _ = self.discriminator(images, training=True)
+            supervised = supervised_loss(labelled_logits, labels)
+        self.update(self.discriminator, self.d_optimizer, tape, supervised)
+        if self.ema_discriminator is not None:
+            engine.average_into(self.ema_discriminator, self.discriminator, self.ema_decay)
+        nothing = tf.constant(float("nan"))  # No generator, no unlabelled or generated digits.
+        return self.record(d_loss=supervised, g_loss=nothing, supervised_loss=supervised,
+                           d_real=nothing, d_fake=nothing)
+
     def classify(self, images, raw=False, batch_size=1000):
         """The digit each image is (uint8, or floats in [0, 1]): the argmax of the class logits
         of D's weight average (``raw``: of D itself), int64 ``(N,)``.
         """
         images = to_unit(images, None if np.asarray(images).dtype == np.uint8 else (0.0, 1.0))
         images = images.reshape(-1, 28, 28, 1)
-        network = self.discriminator if raw or self.average is None else self.average
+        network = (self.discriminator if raw or self.ema_discriminator is None
+                   else self.ema_discriminator)
         found = [np.argmax(keras.ops.convert_to_numpy(
                      network(images[start:start + batch_size], training=False)[0]), axis=1)
                  for start in range(0, len(images), batch_size)]

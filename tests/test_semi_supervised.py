@@ -137,14 +137,38 @@ def test_training_resumes_exactly_from_a_checkpoint(digits, tmp_path):
     resumed.fit(digits[0], batch_size=10, steps_per_epoch=2, epochs=1, verbose=0)
     for name in ss.SemiSupervisedGAN.RECORDS:
         assert resumed.step_history[name] == straight.step_history[name][4:]
+    # The weight average that classifies is restored too, not rebuilt from D.
+    for average, expected in zip(resumed.ema_discriminator.get_weights(),
+                                 straight.ema_discriminator.get_weights()):
+        np.testing.assert_array_equal(average, expected)
+    np.testing.assert_array_equal(resumed.classify(digits[0][:50]),
+                                  straight.classify(digits[0][:50]))
 
 
 def test_classify_labels_every_digit_with_the_average_or_the_raw_discriminator(digits):
-    gan = _gan(digits)
-    gan.fit(digits[0], batch_size=10, steps_per_epoch=2, epochs=1, verbose=0)
-    found, raw = gan.classify(digits[0][:30]), gan.classify(digits[0][:30], raw=True)
-    assert found.shape == raw.shape == (30,)
-    assert ((0 <= found) & (found < 10)).all()
+    gan = _gan(digits, ema_decay=0.5)
+    start = [w.copy() for w in gan.discriminator.get_weights()]
+    gan.fit(digits[0], batch_size=10, steps_per_epoch=1, epochs=1, verbose=0)
+    # After one step the average is halfway between the first weights and the trained ones.
+    for average, first, trained in zip(gan.ema_discriminator.get_weights(), start,
+                                       gan.discriminator.get_weights()):
+        np.testing.assert_allclose(average, 0.5 * first + 0.5 * trained, rtol=1e-5, atol=1e-7)
+    pixels = digits[0][:30].astype(np.float32)[..., None] / 255
+    for network, raw in ((gan.ema_discriminator, False), (gan.discriminator, True)):
+        expected = np.argmax(network(pixels, training=False)[0].numpy(), axis=1)
+        np.testing.assert_array_equal(gan.classify(digits[0][:30], raw=raw), expected)
+
+
+def test_with_no_unsupervised_weight_only_the_labelled_digits_train_the_discriminator(digits):
+    gan = _gan(digits, unsupervised_weight=0.0)
+    generator = [w.copy() for w in gan.generator.get_weights()]
+    discriminator = [w.copy() for w in gan.discriminator.get_weights()]
+    gan.fit(digits[0], batch_size=10, steps_per_epoch=3, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(generator, gan.generator.get_weights()))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(discriminator, gan.discriminator.get_weights()))
+    assert gan.step_history["d_loss"] == gan.step_history["supervised_loss"]
+    assert np.isnan(gan.step_history["g_loss"]).all()
 
 
 def test_the_labelled_subset_takes_as_many_of_each_digit_and_depends_on_the_seed_alone():
