@@ -46,7 +46,7 @@ def vae_codes(images, run_dir):
                                 "`python tools/pretrain.py vae` (about 10 minutes).")
     model = families.build(families.settings("vae"))
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.network_optimizer)
-    checkpoint.restore(newest).expect_partial()
+    checkpoint.restore(newest).assert_existing_objects_matched()
     pixels = to_unit(images)[..., None]
     return np.concatenate([model.encoder.predict(pixels[i:i + 2000], verbose=0)[0]
                            for i in range(0, len(pixels), 2000)])

@@ -59,15 +59,14 @@ def moments(images):
 
 def correlations(gan, seed, vectors=200):
     """Per continuous code: Pearson's r of its value with slant and with width, over a sweep."""
-    noise, _, _ = gan.sample_codes(vectors, seed)
-    found = {}
+    found = {}  # The same seed draws the same noise vectors for every category and value.
     for code in range(gan.continuous):
         values, slants, widths = [], [], []
         for category in range(gan.categories):
             for value in SWEEP:
                 continuous = np.zeros((vectors, gan.continuous), np.float32)
                 continuous[:, code] = value
-                digits = keras_draw(gan, noise, category, continuous)
+                digits = gan.generate(vectors, seed, category, continuous)
                 slant, width = moments(digits)
                 values.append(np.full(vectors, value))
                 slants.append(slant)
@@ -80,18 +79,9 @@ def correlations(gan, seed, vectors=200):
     return found
 
 
-def keras_draw(gan, noise, category, continuous):
-    """Digits of these noise vectors with one category and these continuous codes."""
-    from gan_mnist.backend import keras, tf
-
-    ids = np.full(len(noise), category, np.int32)
-    inputs = gan.inputs(tf.constant(noise), tf.constant(ids), tf.constant(continuous))
-    return keras.ops.convert_to_numpy(gan.generator(inputs, training=False))
-
-
-def confusions(ids, labels):
+def confusions(ids, labels, groups):
     """Each code's two most common digits with their shares of the code's digits."""
-    table = clustering.contingency(ids, labels)
+    table = clustering.contingency(ids, labels, groups=groups, classes=10)
     rows = []
     for code, counts in enumerate(table):
         top = np.argsort(counts)[::-1][:2]
@@ -110,8 +100,8 @@ class Pace(callbacks.EveryNSteps):
 
     def on_interval(self, step):
         now = time.perf_counter()
-        print(f"step {step:,}: {self.step_interval / (now - self.mark):.2f} steps/s", file=sys.stderr,
-              flush=True)
+        print(f"step {step:,}: {self.step_interval / (now - self.mark):.2f} steps/s",
+              file=sys.stderr, flush=True)
         self.mark = now
 
 
@@ -144,18 +134,18 @@ def main(argv=None):
     if arguments.save:
         checkpoints.make_checkpoint(gan).save(arguments.save)
     codes, _ = gan.encode(test_images)
-    error, matching = clustering.matching_error(codes, test_labels)
+    error, matching = clustering.matching_error(codes, test_labels, gan.categories, 10)
     moving_error, _ = clustering.matching_error(
-        gan.encode(test_images, batch_statistics=False)[0], test_labels)
+        gan.encode(test_images, batch_statistics=False)[0], test_labels, gan.categories, 10)
     kmeans = clustering.cluster_images(images, 10, seed=arguments.seed)
-    kmeans_error, _ = clustering.matching_error(kmeans.assign(test_images), test_labels)
+    kmeans_error, _ = clustering.matching_error(kmeans.assign(test_images), test_labels, 10, 10)
     result = dict(
         seed=arguments.seed, steps=steps, train_seconds=round(budget.seconds, 1),
         steps_per_second=round(steps / budget.seconds, 2), widths=arguments.widths,
         batch_size=arguments.batch_size, category_error=round(error, 4),
         category_error_moving_statistics=round(moving_error, 4),
         kmeans_error=round(kmeans_error, 4), matching=matching.tolist(),
-        confusions=confusions(codes, test_labels),
+        confusions=confusions(codes, test_labels, gan.categories),
         correlations=correlations(gan, arguments.seed),
     )
     print(json.dumps(result))

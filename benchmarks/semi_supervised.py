@@ -15,8 +15,8 @@ them; the budget counts it, about a second each time).
 The baseline is the same model with the unsupervised loss's weight at 0
 (``SemiSupervisedGAN.supervised_step``): the same discriminator, initialisation, noise,
 optimiser, labelled batches and weight average, trained on the labelled digits alone for as
-many steps as the GAN ran (as many labelled batches as the GAN saw). Op determinism is off (``--deterministic`` turns it on), so XLA compiles the MLPs.
-Steps per second go to standard error; the result is one JSON line (``test_error``,
+many steps as the GAN ran (as many labelled batches as the GAN saw). Op determinism is off
+(``--deterministic`` turns it on), so XLA compiles the MLPs. Steps per second go to standard error; the result is one JSON line (``test_error``,
 ``supervised_error``, the curve; ``budget_minutes_used`` counts the scoring, the curve's minutes
 do not).
 """

@@ -106,13 +106,8 @@ class Clustering:
         if labels.shape != self.assignments.shape:
             raise ValueError(f"Expected one label per clustered image, {self.assignments.shape}, "
                              f"got {labels.shape}.")
-        table = np.zeros((self.k, int(labels.max()) + 1), np.int64)
-        np.add.at(table, (self.assignments, labels), 1)
+        table = contingency(self.assignments, labels, groups=self.k)
         return float(table.max(axis=1).sum() / len(labels))
-
-    def matching_error(self, labels):
-        """``matching_error(assignments, labels)`` for the clustered images (a diagnostic)."""
-        return matching_error(self.assignments, labels)
 
     def save(self, path):
         """Write the clustering to ``path`` (``.npz``, no pickle), atomically."""
@@ -134,10 +129,11 @@ class Clustering:
         return cls(**values)
 
 
-def contingency(ids, labels):
+def contingency(ids, labels, groups=None, classes=None):
     """The table of counts, int64 ``(groups, classes)``: row ``i``, column ``j`` counts the
-    images of group ``ids == i`` whose label is ``j``. ``ValueError`` for arrays of other lengths
-    or negative values.
+    images of group ``ids == i`` whose label is ``j``. ``groups`` and ``classes`` default to
+    one more than the largest id and label (pass them to keep rows of empty groups).
+    ``ValueError`` for arrays of other lengths, negative values, or values out of range.
     """
     ids, labels = np.asarray(ids), np.asarray(labels)
     if ids.ndim != 1 or ids.shape != labels.shape or len(ids) == 0:
@@ -146,21 +142,26 @@ def contingency(ids, labels):
     if not (np.issubdtype(ids.dtype, np.integer) and np.issubdtype(labels.dtype, np.integer)) \
             or ids.min() < 0 or labels.min() < 0:
         raise ValueError("Group ids and labels must be non-negative integers.")
-    table = np.zeros((int(ids.max()) + 1, int(labels.max()) + 1), np.int64)
+    groups = int(ids.max()) + 1 if groups is None else groups
+    classes = int(labels.max()) + 1 if classes is None else classes
+    if ids.max() >= groups or labels.max() >= classes:
+        raise ValueError(f"Ids must be below {groups} and labels below {classes}.")
+    table = np.zeros((groups, classes), np.int64)
     np.add.at(table, (ids, labels), 1)
     return table
 
 
-def matching_error(ids, labels):
+def matching_error(ids, labels, groups=None, classes=None):
     """The error of groups used as a classifier when each group is matched to one label, one to
     one, so that the most images agree (the Hungarian method on the contingency table, as the
     InfoGAN paper scores its categorical code): ``(error, matching)``, where ``matching[i]`` is
     group ``i``'s label (-1 for a group left without one when there are more groups than
-    labels; its images count as errors). Unlike ``purity``, two groups cannot both claim the 4s.
+    labels; its images count as errors); ``groups`` and ``classes`` as in ``contingency``.
+    Unlike ``purity``, two groups cannot both claim the 4s.
     """
     from scipy.optimize import linear_sum_assignment
 
-    table = contingency(ids, labels)
+    table = contingency(ids, labels, groups, classes)
     rows, columns = linear_sum_assignment(table, maximize=True)
     matching = np.full(len(table), -1, np.int64)
     matching[rows] = columns

@@ -46,16 +46,6 @@ def check_integer(name, value, minimum):
     return int(value)
 
 
-def check_weight(name, value, usual):
-    """``value`` as a float; ``ValueError`` unless it is a non-negative number (a loss term's
-    weight; ``usual`` says what the literature uses).
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number ({usual}), got {value!r}.")
-    return float(value)
-
-
 def average_into(average, network, decay):
     """One step of a weight average: ``average <- decay * average + (1 - decay) * network``."""
     for averaged, weight in zip(average.weights, network.weights):
@@ -206,13 +196,23 @@ class Trainer(keras.Model):
 
     def set_optimizers(self, d_optimizer, g_optimizer):
         """Give a two-network model (``discriminator`` and ``generator``) an optimiser each, and
-        build their slots now, so that a checkpoint can be restored before training.
+        build their slots now, so that a checkpoint can be restored before training. Refuses one
+        optimiser for both, and one already built for other weights.
         """
         if d_optimizer is g_optimizer:
             raise ValueError(
                 "d_optimizer and g_optimizer are the same object; each network needs an "
                 "optimizer of its own (its moment estimates belong to that network's weights)."
             )
+        for optimizer, current in ((d_optimizer, "d_optimizer"), (g_optimizer, "g_optimizer")):
+            if not isinstance(optimizer, keras.optimizers.Optimizer):
+                raise ValueError(f"{current} must be a keras.optimizers.Optimizer (such as "
+                                 f"keras.optimizers.Adam(2e-4, beta_1=0.5)), got {optimizer!r}.")
+            if optimizer.built and optimizer is not getattr(self, current, None):
+                raise ValueError(
+                    f"The optimizer {optimizer.name!r} was already used for other weights; "
+                    "pass a fresh optimizer."
+                )
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         with self.distribute_strategy.scope():
             for optimizer, network in ((d_optimizer, self.discriminator),

@@ -149,14 +149,8 @@ class GAN(sampling.Sampling, engine.Trainer):
         d_optimizer = _optimizer("d_optimizer", d_optimizer)
         g_optimizer = _optimizer("g_optimizer", g_optimizer)
         d_steps = engine.check_integer("d_steps", d_steps, 1)
-        engine.check_weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
-        engine.check_weight("mode_seeking", mode_seeking, "1 in MSGAN")
-        for optimizer, current in ((d_optimizer, "d_optimizer"), (g_optimizer, "g_optimizer")):
-            if optimizer.built and optimizer is not getattr(self, current, None):
-                raise ValueError(
-                    f"The optimizer {optimizer.name!r} was already used for other weights; "
-                    "pass a fresh optimizer."
-                )
+        losses.check_weight("gradient_penalty", gradient_penalty, "10 in WGAN-GP")
+        losses.check_weight("mode_seeking", mode_seeking, "1 in MSGAN")
         self.set_optimizers(d_optimizer, g_optimizer)
         super().compile(steps_per_execution, jit_compile,
                         (self.generator, self.discriminator), **kwargs)

@@ -29,12 +29,13 @@ CATEGORIES = 10
 CONTINUOUS = 2
 WIDTHS = (64, 128, 1024)  # D's two convolutions and its FC layer; G mirrors them.
 LEAK = 0.1
+MIN_STATISTICS_BATCH = 32  # The fewest digits whose own statistics ``encode`` normalises by.
 
 
 def _check_sizes(noise_dim, categories, continuous, widths):
     engine.check_integer("noise_dim", noise_dim, 1)
     engine.check_integer("categories", categories, 2)
-    engine.check_integer("continuous", continuous, 0)
+    engine.check_integer("continuous", continuous, 1)
     if len(widths) != 3:
         raise ValueError(f"widths must be three sizes (two convolutions and a dense layer, the "
                          f"paper's {WIDTHS}), got {widths!r}.")
@@ -108,7 +109,7 @@ class InfoGAN(engine.Trainer):
                          name=name, **kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.noise_dim, self.categories, self.continuous = noise_dim, categories, continuous
-        self.info_weight = engine.check_weight("info_weight", info_weight, "InfoGAN: 1")
+        self.info_weight = losses.check_weight("info_weight", info_weight, "InfoGAN: 1")
         self.gan_loss = losses.get("non_saturating")
         self.built = True
 
@@ -228,15 +229,23 @@ class InfoGAN(engine.Trainer):
         """
         images = to_unit(images, None if np.asarray(images).dtype == np.uint8 else (0.0, 1.0))
         images = images.reshape(-1, 28, 28, 1)
+        # Batches of near-equal sizes, so that no last batch is too small for its statistics.
+        batches = np.array_split(images, max(1, -(-len(images) // batch_size)))
+        if batch_statistics and min(len(batch) for batch in batches) < MIN_STATISTICS_BATCH:
+            raise ValueError(
+                f"Batch statistics need batches of at least {MIN_STATISTICS_BATCH} digits; "
+                f"{len(images)} digits in batches of up to {batch_size} give one of "
+                f"{min(len(batch) for batch in batches)}. Encode more digits at once, or pass "
+                "batch_statistics=False (the moving averages)."
+            )
         moving = [weight for layer in self.discriminator.layers
                   if isinstance(layer, keras.layers.BatchNormalization)
                   for weight in (layer.moving_mean, layer.moving_variance)]
         kept = [keras.ops.convert_to_numpy(weight) for weight in moving]
         ids, means = [], []
         try:
-            for start in range(0, len(images), batch_size):
-                _, logits, mean = self.discriminator(images[start:start + batch_size],
-                                                     training=batch_statistics)
+            for batch in batches:
+                _, logits, mean = self.discriminator(batch, training=batch_statistics)
                 ids.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=1))
                 means.append(keras.ops.convert_to_numpy(mean))
         finally:

@@ -183,9 +183,14 @@ def get(name, **options):
     return _CLASSES[name](**options)
 
 
-def _check_weight(weight, usual):
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
-        raise ValueError(f"weight must be a non-negative number ({usual}), got {weight!r}.")
+def check_weight(name, value, usual):
+    """``value`` as a float; ``ValueError`` unless it is a finite, non-negative number (a loss
+    term's weight; ``usual`` says what the literature uses).
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= value < float("inf")):
+        raise ValueError(f"{name} must be a non-negative number ({usual}), got {value!r}.")
+    return float(value)
 
 
 def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
@@ -197,7 +202,7 @@ def gradient_penalty(discriminator, real, fake, weight=10.0, epsilon=None):
     gradient is zero. Call it inside the training step's gradient tape so that the penalty is
     differentiated with respect to the critic.
     """
-    _check_weight(weight, "WGAN-GP: 10")
+    check_weight("weight", weight, "WGAN-GP: 10")
     real = tf.convert_to_tensor(real)
     fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
     if not real.shape.is_compatible_with(fake.shape):
@@ -234,7 +239,7 @@ def mode_seeking(images, noise, weight=1.0, epsilon=1e-5):
     when two noise vectors fall into the same image, the collapse that drops styles. An odd last
     image has no pair and is left out. ``epsilon`` (the paper's code: 1e-5) keeps it finite.
     """
-    _check_weight(weight, "MSGAN: 1")
+    check_weight("weight", weight, "MSGAN: 1")
     images, noise = _as_float(images), _as_float(noise)
     half = tf.shape(images)[0] // 2
     image_distance = tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))
@@ -257,7 +262,7 @@ def info_loss(code_logits, codes, continuous_means, continuous_codes, weight=1.0
     ``continuous_codes`` may have zero columns. Averaged over the batch; ``weight`` is the
     paper's lambda, 1 for MNIST.
     """
-    _check_weight(weight, "InfoGAN: 1")
+    check_weight("weight", weight, "InfoGAN: 1")
     code_logits, continuous_means = _as_float(code_logits), _as_float(continuous_means)
     continuous_codes = _as_float(continuous_codes)
     categorical = tf.nn.sparse_softmax_cross_entropy_with_logits(

@@ -21,7 +21,8 @@ of openai/improved-gan): D an MLP 784-1000-500-250-250-250-10 with weight normal
 after each hidden layer (0.5); G an MLP 100-500-500-784 with batch norm and softplus and a
 weight-normalised output, uniform noise. Where this differs from that code: D's weight average
 decays by 0.999 from a copy of D (there: 0.9999 from zeros, over 180,000 steps), Keras' Adam
-keeps its epsilon outside the square root, and unlabelled batches are drawn with replacement.
+keeps its epsilon outside the square root, unlabelled batches are drawn with replacement, and
+the generator's output layer starts its weight directions at N(0, 0.1) (there: Glorot).
 ``SemiSupervisedGAN`` is a ``Trainer`` (the GANs' engine): ``fit`` on the unlabelled images,
 the labelled ones given to the constructor; ``classify`` labels digits with the discriminator's
 weight average (``ema_decay``), as the paper tests.
@@ -65,8 +66,11 @@ def discriminator(widths=D_WIDTHS, classes=CLASSES, input_noise=0.3, hidden_nois
     """Digits ``(N, 28, 28, 1)`` in [0, 1] to ``[class_logits, features]``: ``(N, classes)`` and
     the last hidden layer ``(N, widths[-1])``, on which the generator matches features.
     """
-    if not widths or any(engine.check_integer("each width", w, 1) < 1 for w in widths):
-        raise ValueError(f"widths must be hidden-layer sizes, got {widths!r}.")
+    if isinstance(widths, (int, str)) or not widths:
+        raise ValueError(f"widths must be a sequence of hidden-layer sizes (the paper's "
+                         f"{D_WIDTHS}), got {widths!r}.")
+    for width in widths:
+        engine.check_integer("each width", width, 1)
     image = keras.Input((28, 28, 1), name="image")
     x = keras.layers.GaussianNoise(input_noise)(keras.layers.Flatten()(image))
     for units in widths:
@@ -120,16 +124,25 @@ class SemiSupervisedGAN(engine.Trainer):
     def __init__(self, generator, discriminator, labelled_images, labelled_labels,
                  unsupervised_weight=0.5, ema_decay=0.999, seed=0, name="semi_supervised_gan",
                  **kwargs):
+        outputs = discriminator.output_shape
+        if not (isinstance(outputs, list) and len(outputs) == 2 and len(outputs[0]) == 2):
+            raise ValueError(f"The discriminator must return [class_logits, features], shapes "
+                             f"(N, K) and (N, F) (semi_supervised.discriminator builds one); "
+                             f"got {outputs}.")
+        if tuple(generator.output_shape[1:]) != (28, 28, 1) or len(generator.input_shape) != 2:
+            raise ValueError(f"The generator must take noise vectors and make 28x28x1 digits; "
+                             f"it takes {generator.input_shape} and makes "
+                             f"{generator.output_shape}.")
         images = to_unit(labelled_images, None if np.asarray(labelled_images).dtype == np.uint8
                          else (0.0, 1.0)).reshape(-1, 28, 28, 1)
         labels = np.asarray(labelled_labels)
-        classes = discriminator.output_shape[0][-1]
+        classes = outputs[0][-1]
         if (labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer)
                 or len(labels) == 0 or labels.min() < 0 or labels.max() >= classes):
             raise ValueError(f"Expected one integer label from 0 to {classes - 1} for each of the "
                              f"{len(images)} labelled images, got {labels.shape} "
                              f"{labels.dtype}.")
-        unsupervised_weight = engine.check_weight("unsupervised_weight", unsupervised_weight,
+        unsupervised_weight = losses.check_weight("unsupervised_weight", unsupervised_weight,
                                                   "the paper's code: 0.5")
         if ema_decay is not None and not 0 < ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), such as 0.999, got {ema_decay!r}.")
@@ -172,7 +185,8 @@ class SemiSupervisedGAN(engine.Trainer):
     def labelled_batch(self, key, batch_size):
         """``batch_size`` labelled digits and their labels from ``key``: the labelled set in a
         random order, repeated as often as the batch needs (the paper's code: every batch of
-        100 holds each of the 100 labelled digits once, so every class equally).
+        100 holds each of the 100 labelled digits once, so every class equally; a batch that is
+        not a multiple of the labelled set holds a random part of the last repetition).
         """
         count = self.labelled_images.shape[0]
 
@@ -282,8 +296,12 @@ def labelled_subset(labels, per_class, seed):
     labels = np.asarray(labels)
     engine.check_integer("per_class", per_class, 1)
     rng = np.random.default_rng(engine.check_integer("seed", seed, 0))
+    counts = np.bincount(labels, minlength=CLASSES)
+    if counts.min() < per_class:
+        raise ValueError(f"Digit {int(counts.argmin())} has {int(counts.min())} images, fewer "
+                         f"than the {per_class} asked for of each; ask for fewer labels.")
     chosen = [rng.choice(np.flatnonzero(labels == digit), per_class, replace=False)
-              for digit in range(int(labels.max()) + 1)]
+              for digit in range(len(counts))]
     return np.sort(np.concatenate(chosen))
 
 

@@ -56,7 +56,7 @@ def test_info_loss_of_codes_read_back_exactly_is_near_zero_and_of_a_uniform_gues
     assert float(losses.info_loss(guess, codes, empty, empty)) == pytest.approx(np.log(10))
 
 
-@pytest.mark.parametrize("weight", [-1.0, True, "1", None])
+@pytest.mark.parametrize("weight", [-1.0, True, "1", None, float("nan"), float("inf")])
 def test_info_loss_refuses_a_bad_weight(weight):
     with pytest.raises(ValueError, match="non-negative number"):
         losses.info_loss([[0.0, 0.0]], [0], [[0.0]], [[0.0]], weight)
@@ -85,6 +85,13 @@ def test_matching_error_matches_one_to_one_where_purity_lets_two_groups_claim_on
     assert error == pytest.approx(1 - 7 / 14)
     table = clustering.contingency(ids, labels)
     assert table.sum() == 14 and table[1, 9] == 2
+
+
+def test_the_table_keeps_rows_of_empty_groups_when_asked():
+    table = clustering.contingency(np.array([0, 0, 2]), np.array([1, 1, 0]), groups=4, classes=3)
+    assert table.tolist() == [[0, 2, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]]
+    with pytest.raises(ValueError, match="below 2"):
+        clustering.contingency(np.array([0, 2]), np.array([0, 0]), groups=2)
 
 
 def test_matching_error_counts_the_images_of_unmatched_groups_as_errors():
@@ -162,13 +169,17 @@ def test_encode_reads_a_code_and_means_for_every_digit_leaving_the_moving_averag
     gan = _gan()
     gan.fit(digits, batch_size=16, steps_per_epoch=2, epochs=1, verbose=0)
     before = [w.copy() for w in gan.discriminator.get_weights()]
-    ids, means = gan.encode(digits[:10])
-    assert ids.shape == (10,) and means.shape == (10, 2)
+    ids, means = gan.encode(digits[:70], batch_size=40)  # Two batches of 35.
+    assert ids.shape == (70,) and means.shape == (70, 2)
     assert ((0 <= ids) & (ids < 10)).all()
     assert all(np.array_equal(a, b) for a, b in zip(before, gan.discriminator.get_weights()))
     # Batch statistics and the moving averages give different readings of the same digits.
-    _, moving = gan.encode(digits[:10], batch_statistics=False)
+    _, moving = gan.encode(digits[:70], batch_statistics=False)
     assert not np.allclose(means, moving)
+    # A batch too small for its own statistics is refused, not read as noise.
+    with pytest.raises(ValueError, match="batch_statistics=False"):
+        gan.encode(digits[:10])
+    assert gan.encode(digits[:10], batch_statistics=False)[0].shape == (10,)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -192,3 +203,7 @@ def test_networks_of_other_sizes_or_a_bad_weight_are_refused():
         infogan.InfoGAN(generator, discriminator, info_weight=-1)
     with pytest.raises(ValueError, match="three sizes"):
         infogan.generator(widths=(8, 16))
+    with pytest.raises(ValueError, match="continuous must be an integer of at least 1"):
+        infogan.discriminator(continuous=0)
+    with pytest.raises(ValueError, match="must be a keras.optimizers.Optimizer"):
+        infogan.InfoGAN(generator, discriminator).compile("adam", "adam ")

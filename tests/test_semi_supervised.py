@@ -188,6 +188,21 @@ def test_bad_settings_are_refused(digits, changes, message):
         _gan(digits, **changes)
 
 
+def test_networks_of_other_shapes_and_too_many_labels_per_digit_are_refused(digits):
+    images, labels = digits
+    generator, discriminator = ss.generator(8, (16,)), ss.discriminator((16, 8))
+    single = keras.Model(discriminator.input, discriminator.output[0])
+    with pytest.raises(ValueError, match=r"\[class_logits, features\]"):
+        ss.SemiSupervisedGAN(generator, single, images[:20], labels[:20])
+    flat = keras.Model(generator.input, keras.layers.Flatten()(generator.output))
+    with pytest.raises(ValueError, match="28x28x1"):
+        ss.SemiSupervisedGAN(flat, discriminator, images[:20], labels[:20])
+    with pytest.raises(ValueError, match="sequence of hidden-layer sizes"):
+        ss.discriminator(100)
+    with pytest.raises(ValueError, match="fewer than the 100 asked for"):
+        ss.labelled_subset(np.repeat(np.arange(10), 30), 100, seed=0)
+
+
 def test_labels_that_do_not_fit_the_labelled_images_are_refused(digits):
     images, labels = digits
     generator, discriminator = ss.generator(8, (16,)), ss.discriminator((16, 8))
