@@ -8,6 +8,7 @@ import pytest
 
 import gan_mnist
 from gan_mnist import checkpoints, clustering, infogan, losses
+from gan_mnist.backend import keras
 
 SMALL = (8, 16, 32)  # Widths small enough for a test; the paper's are (64, 128, 1024).
 
@@ -207,3 +208,10 @@ def test_networks_of_other_sizes_or_a_bad_weight_are_refused():
         infogan.discriminator(continuous=0)
     with pytest.raises(ValueError, match="must be a keras.optimizers.Optimizer"):
         infogan.InfoGAN(generator, discriminator).compile("adam", "adam ")
+    used = _gan()  # Its optimizers are built for its own networks' weights.
+    with pytest.raises(ValueError, match="already used for other weights"):
+        infogan.InfoGAN(generator, discriminator).compile(used.d_optimizer,
+                                                          keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="same object"):
+        optimizer = keras.optimizers.Adam()
+        infogan.InfoGAN(generator, discriminator).compile(optimizer, optimizer)
