@@ -310,9 +310,9 @@ def build(labelled_images, labelled_labels, d_widths=D_WIDTHS, g_widths=G_WIDTHS
           noise_dim=NOISE_DIM, learning_rate=0.003, unsupervised_weight=0.5, ema_decay=0.999,
           seed=0, steps_per_execution=100, initialize_on=None):
     """An untrained, compiled ``SemiSupervisedGAN`` with the paper's settings (Adam at
-    ``learning_rate``, beta_1 0.5 and ``ADAM_EPSILON``, for both networks). ``initialize_on`` (unlabelled digits,
-    uint8) runs the discriminator's data-dependent initialisation on them. Seed first
-    (``gan_mnist.set_seed``) for repeatable weights.
+    ``learning_rate``, beta_1 0.5 and ``ADAM_EPSILON``, for both networks). ``initialize_on``
+    (unlabelled digits, uint8) runs the discriminator's data-dependent initialisation on them.
+    Seed first (``gan_mnist.set_seed``) for repeatable weights.
     """
     found = discriminator(d_widths)
     if initialize_on is not None:
