@@ -21,8 +21,9 @@ of openai/improved-gan): D an MLP 784-1000-500-250-250-250-10 with weight normal
 after each hidden layer (0.5); G an MLP 100-500-500-784 with batch norm and softplus and a
 weight-normalised output, uniform noise. Where this differs from that code: D's weight average
 decays by 0.999 from a copy of D (there: 0.9999 from zeros, over 180,000 steps), Adam's
-epsilon is 1e-4 outside the square root (there: 1e-8 inside it), unlabelled batches are drawn with replacement, and
-the generator's output layer starts its weight directions at N(0, 0.1) (there: Glorot).
+epsilon is 1e-4 outside the square root (there: 1e-8 inside it), unlabelled batches are drawn
+with replacement, and the generator's output layer starts its weight directions at N(0, 0.1)
+(there: Glorot).
 ``SemiSupervisedGAN`` is a ``Trainer`` (the GANs' engine): ``fit`` on the unlabelled images,
 the labelled ones given to the constructor; ``classify`` labels digits with the discriminator's
 weight average (``ema_decay``), as the paper tests.
