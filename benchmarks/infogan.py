@@ -20,8 +20,7 @@ whichever comes first. Then, on the 10,000 test digits, with their labels used o
   9s shows here);
 - ``correlations``: each continuous code swept from -2 to 2 (9 values) with the noise and the
   other codes fixed, on 200 noise vectors and every category: its Pearson correlation with the
-  slant (the shear of the ink, from image moments: ``mu11 / mu02``) and the width (the standard
-  deviation of the ink's columns) of the digits drawn.
+  slant and the width of the digits drawn (``infogan.code_correlations``).
 
 Steps per second go to standard error as training runs; the result is one JSON line.
 """
@@ -35,49 +34,6 @@ import numpy as np
 
 import gan_mnist
 from gan_mnist import callbacks, checkpoints, clustering, infogan
-
-SWEEP = np.linspace(-2.0, 2.0, 9)
-
-
-def moments(images):
-    """Each digit's slant (``mu11 / mu02``: columns moved per row, positive leaning right) and
-    width (the standard deviation of its ink's column positions), from ``(N, 28, 28)`` ink.
-    """
-    ink = np.asarray(images, np.float64).reshape(-1, 28, 28)
-    total = ink.sum(axis=(1, 2)) + 1e-8
-    rows, columns = np.mgrid[0:28, 0:28]
-    row_mean = (ink * rows).sum(axis=(1, 2)) / total
-    column_mean = (ink * columns).sum(axis=(1, 2)) / total
-    dr = rows[None] - row_mean[:, None, None]
-    dc = columns[None] - column_mean[:, None, None]
-    mu11 = (ink * dr * dc).sum(axis=(1, 2)) / total
-    mu02 = (ink * dr**2).sum(axis=(1, 2)) / total
-    mu20 = (ink * dc**2).sum(axis=(1, 2)) / total
-    # Rows grow downwards: ink that moves right as it goes up leans right, hence the sign.
-    return -mu11 / mu02, np.sqrt(mu20)
-
-
-def correlations(gan, seed, vectors=200):
-    """Per continuous code: Pearson's r of its value with slant and with width, over a sweep."""
-    found = {}  # The same seed draws the same noise vectors for every category and value.
-    for code in range(gan.continuous):
-        values, slants, widths = [], [], []
-        for category in range(gan.categories):
-            for value in SWEEP:
-                continuous = np.zeros((vectors, gan.continuous), np.float32)
-                continuous[:, code] = value
-                digits = gan.generate(vectors, seed, category, continuous)
-                slant, width = moments(digits)
-                values.append(np.full(vectors, value))
-                slants.append(slant)
-                widths.append(width)
-        values = np.concatenate(values)
-        found[f"c{code + 2}"] = dict(
-            slant=round(float(np.corrcoef(values, np.concatenate(slants))[0, 1]), 3),
-            width=round(float(np.corrcoef(values, np.concatenate(widths))[0, 1]), 3),
-        )
-    return found
-
 
 def confusions(ids, labels, groups):
     """Each code's two most common digits with their shares of the code's digits."""
@@ -146,7 +102,8 @@ def main(argv=None):
         category_error_moving_statistics=round(moving_error, 4),
         kmeans_error=round(kmeans_error, 4), matching=matching.tolist(),
         confusions=confusions(codes, test_labels, gan.categories),
-        correlations=correlations(gan, arguments.seed),
+        correlations={code: {key: round(r, 3) for key, r in found.items()} for code, found
+                      in infogan.code_correlations(gan, arguments.seed).items()},
     )
     print(json.dumps(result))
     return result

@@ -5,6 +5,9 @@ Generators write images in their own range: [0, 1] for sigmoid outputs (the MLP 
 (``gan.value_range``) and every part of the package passes it on; for arrays that come without
 one, the range is read from the values: integers are 0..255, floats with a negative value are
 [-1, 1], other floats [0, 1].
+
+``slant_and_width`` reads two properties of a digit's ink from its image moments, for
+measuring what a generator's inputs control (lesson "What a GAN learns").
 """
 
 import numpy as np
@@ -100,3 +103,29 @@ def to_unit(images, value_range=None):
     low, high = _checked_range(images, value_range)
     images = np.clip(images, np.float32(low), np.float32(high))
     return (images - np.float32(low)) / np.float32(high - low)
+
+
+def slant_and_width(images):
+    """Each digit's slant and stroke width, from the moments of its ink.
+
+    ``images``: ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, brighter pixels more ink (any range with
+    0 as no ink: [0, 1] or uint8). The slant is ``-mu11 / mu02``, the columns the ink moves
+    per row, positive for a digit leaning right (rows count downwards, hence the sign); the
+    width is the standard deviation of the ink's column positions once the slant is taken
+    out, ``sqrt(mu20 - mu11^2 / mu02)``, in pixels: a thicker or wider digit spreads its ink
+    over more columns, a merely slanted one does not. Both come from the central moments
+    ``mu_pq = sum (column - mean)^p (row - mean)^q ink / sum ink`` (the moments by which MNIST
+    digits are commonly deskewed).
+    """
+    ink = np.asarray(images, np.float64)
+    ink = ink.reshape(len(ink), ink.shape[1], ink.shape[2])
+    total = ink.sum(axis=(1, 2)) + 1e-8
+    rows, columns = np.mgrid[0 : ink.shape[1], 0 : ink.shape[2]]
+    row_mean = (ink * rows).sum(axis=(1, 2)) / total
+    column_mean = (ink * columns).sum(axis=(1, 2)) / total
+    dr = rows[None] - row_mean[:, None, None]
+    dc = columns[None] - column_mean[:, None, None]
+    mu11 = (ink * dr * dc).sum(axis=(1, 2)) / total
+    mu02 = (ink * dr**2).sum(axis=(1, 2)) / total
+    mu20 = (ink * dc**2).sum(axis=(1, 2)) / total
+    return -mu11 / mu02, np.sqrt(np.maximum(mu20 - mu11**2 / mu02, 0.0))

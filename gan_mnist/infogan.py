@@ -15,14 +15,15 @@ first layer; Q: FC 128 on D's body, then the codes. ``widths`` scales them down 
 
 ``InfoGAN`` is a ``Trainer`` (the GANs' engine, as ``gan.GAN`` is); ``generate`` draws digits of
 chosen codes, ``encode`` reads the codes of any digits through Q, and
-``clustering.matching_error`` scores the categorical code as a classifier, as the paper does.
+``clustering.matching_error`` scores the categorical code as a classifier, as the paper does;
+``code_correlations`` measures what each continuous code controls.
 """
 
 import numpy as np
 
 from gan_mnist import engine, losses
 from gan_mnist.backend import keras, tf
-from gan_mnist.images import to_unit
+from gan_mnist.images import slant_and_width, to_unit
 
 NOISE_DIM = 62
 CATEGORIES = 10
@@ -30,6 +31,7 @@ CONTINUOUS = 2
 WIDTHS = (64, 128, 1024)  # D's two convolutions and its FC layer; G mirrors them.
 LEAK = 0.1
 MIN_STATISTICS_BATCH = 32  # The fewest digits whose own statistics ``encode`` normalises by.
+SWEEP = np.linspace(-2.0, 2.0, 9)  # The paper's figure sweeps each continuous code over [-2, 2].
 
 
 def _check_sizes(noise_dim, categories, continuous, widths):
@@ -252,6 +254,33 @@ class InfoGAN(engine.Trainer):
             for weight, value in zip(moving, kept):
                 weight.assign(value)
         return np.concatenate(ids), np.concatenate(means)
+
+
+def code_correlations(gan, seed=0, vectors=200, values=SWEEP):
+    """What each continuous code controls: ``{"c2": {"slant": r, "width": r}, ...}``, Pearson's
+    correlation of the code's value with the slant and with the width of the digits drawn
+    (``images.slant_and_width``) as the code sweeps ``values`` (the paper's figure: -2 to 2,
+    beyond the [-1, 1] it trained on) with the noise and the other codes fixed: ``vectors``
+    noise vectors from ``seed``, the other continuous codes at 0, every category.
+    """
+    engine.check_integer("vectors", vectors, 2)
+    found = {}  # The same seed draws the same noise vectors for every category and value.
+    for code in range(gan.continuous):
+        swept, slants, widths = [], [], []
+        for category in range(gan.categories):
+            for value in values:
+                continuous = np.zeros((vectors, gan.continuous), np.float32)
+                continuous[:, code] = value
+                slant, width = slant_and_width(gan.generate(vectors, seed, category, continuous))
+                swept.append(np.full(vectors, value))
+                slants.append(slant)
+                widths.append(width)
+        swept = np.concatenate(swept)
+        found[f"c{code + 2}"] = dict(
+            slant=float(np.corrcoef(swept, np.concatenate(slants))[0, 1]),
+            width=float(np.corrcoef(swept, np.concatenate(widths))[0, 1]),
+        )
+    return found
 
 
 def build(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS,

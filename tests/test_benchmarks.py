@@ -12,7 +12,6 @@ from gan_mnist import RunConfig, build_gan, data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-import infogan as infogan_benchmark  # noqa: E402
 import quality_at_budget  # noqa: E402
 
 
@@ -42,19 +41,3 @@ def test_a_budget_with_decay_ends_near_a_zero_rate_and_one_without_keeps_its_rat
             assert steps > 0 and max(rates) < 0.3 * config.d_learning_rate
     with pytest.raises(ValueError, match="--decay-from must be a fraction"):
         quality_at_budget.run(1.0, "mlp", decay_from=1.0)
-
-
-def test_slant_and_width_read_from_moments_of_hand_drawn_strokes():
-    upright = np.zeros((28, 28), np.float32)
-    upright[4:24, 13] = 1.0
-    leaning = np.zeros((28, 28), np.float32)
-    for row in range(4, 24):  # One column to the right every two rows upwards.
-        leaning[row, 13 + (24 - row) // 2] = 1.0
-    wide = np.zeros((28, 28), np.float32)
-    wide[4:24, 9:18] = 1.0
-    slant, width = infogan_benchmark.moments(np.stack([upright, leaning, wide]))
-    assert slant[0] == pytest.approx(0.0, abs=1e-9) and slant[2] == pytest.approx(0.0, abs=1e-9)
-    assert slant[1] == pytest.approx(0.5, abs=0.03)  # Half a column per row, leaning right.
-    assert width[0] == pytest.approx(0.0, abs=1e-6)
-    assert width[2] == pytest.approx(np.std(np.arange(9)), rel=1e-6)
-    assert slant[1] > 0 > infogan_benchmark.moments(leaning[:, ::-1][None])[0][0]

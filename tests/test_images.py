@@ -1,4 +1,4 @@
-"""Tests for gan_mnist.images: value ranges, to grey levels and to [0, 1]."""
+"""Tests for gan_mnist.images: value ranges, to grey levels and to [0, 1], slant and width."""
 
 import numpy as np
 import pytest
@@ -109,3 +109,21 @@ def test_parse_range_names_and_pairs():
     for bad in ("percent", (1, 0), (0, 0), 5, (0, 1, 2), ("low", "high")):
         with pytest.raises(ValueError):
             images.parse_range(bad)
+
+
+def test_slant_and_width_read_from_moments_of_hand_drawn_strokes():
+    upright = np.zeros((28, 28), np.float32)
+    upright[4:24, 13] = 1.0
+    leaning = np.zeros((28, 28), np.float32)
+    for row in range(4, 24):  # One column to the right every two rows upwards.
+        leaning[row, 13 + (24 - row) // 2] = 1.0
+    wide = np.zeros((28, 28), np.float32)
+    wide[4:24, 9:18] = 1.0
+    slant, width = images.slant_and_width(np.stack([upright, leaning, wide]))
+    assert slant[0] == pytest.approx(0.0, abs=1e-9) and slant[2] == pytest.approx(0.0, abs=1e-9)
+    assert slant[1] == pytest.approx(0.5, abs=0.03)  # Half a column per row, leaning right.
+    assert width[0] == pytest.approx(0.0, abs=1e-6)
+    assert width[2] == pytest.approx(np.std(np.arange(9)), rel=1e-6)
+    assert slant[1] > 0 > images.slant_and_width(leaning[:, ::-1][None])[0][0]
+    # A slanted stroke one pixel wide stays about as narrow as an upright one.
+    assert width[1] < 0.5

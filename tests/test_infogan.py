@@ -215,3 +215,31 @@ def test_networks_of_other_sizes_or_a_bad_weight_are_refused():
     with pytest.raises(ValueError, match="same object"):
         optimizer = keras.optimizers.Adam()
         infogan.InfoGAN(generator, discriminator).compile(optimizer, optimizer)
+
+
+class _Strokes:
+    """A stand-in generator with known controls: its first continuous code leans a vertical
+    stroke (0.3 columns per row per unit), its second widens it; each noise vector has a lean
+    and a width of its own, the same at every value of the codes.
+    """
+
+    categories, continuous = 2, 2
+
+    def generate(self, n, seed, category, continuous):
+        digits = np.zeros((n, 28, 28), np.float32)
+        for index, (lean, wide) in enumerate(np.asarray(continuous)):
+            width = 1 + index % 3 + int(round(wide + 2))
+            for row in range(4, 24):
+                left = 12 + int(round((0.3 * lean + 0.2 * (index % 2)) * (14 - row)))
+                digits[index, row, left : left + width] = 1.0
+        return digits
+
+
+def test_code_correlations_find_the_code_that_leans_and_the_one_that_widens():
+    found = infogan.code_correlations(_Strokes(), seed=0, vectors=6)
+    assert found["c2"]["slant"] > 0.95 and found["c3"]["width"] > 0.8
+    # A code that does not change a property leaves it uncorrelated (each noise vector's own
+    # lean and width are the same at every value).
+    assert abs(found["c2"]["width"]) < 0.1 and abs(found["c3"]["slant"]) < 0.1
+    with pytest.raises(ValueError, match="vectors"):
+        infogan.code_correlations(_Strokes(), vectors=1)
