@@ -36,9 +36,14 @@ def data_dir(data_dir=None):
 
 
 def runs_dir():
-    """The folder for run outputs (frames, checkpoints, histories); ignored by git."""
+    """The folder for run outputs (frames, checkpoints, histories); ignored by git.
+
+    ``runs`` in the project's root (or the working directory outside a checkout), and
+    ``runs-fast`` in fast mode: the lessons' test runs must not overwrite the full runs that
+    later lessons reload (lesson "Measuring the series" reloads those of lessons 4 to 6).
+    """
     root = project_root()
-    return (root if root is not None else Path.cwd()) / "runs"
+    return (root if root is not None else Path.cwd()) / ("runs-fast" if fast_mode() else "runs")
 
 
 def fast_mode():

@@ -18,5 +18,11 @@ def test_pick_chooses_sizes_by_mode(monkeypatch):
     assert config.pick(full=dict(steps=100_000), fast=dict(steps=200)) == dict(steps=200)
 
 
-def test_runs_live_in_the_ignored_runs_folder():
+def test_runs_live_in_the_ignored_runs_folder_and_fast_mode_in_its_own(monkeypatch):
+    monkeypatch.delenv(config.FAST_VARIABLE, raising=False)
     assert config.runs_dir() == config.PACKAGE_DIR.parent / "runs"
+    # The lessons' fast runs (the test run) never overwrite the full runs that lessons reload.
+    monkeypatch.setenv(config.FAST_VARIABLE, "1")
+    assert config.runs_dir() == config.PACKAGE_DIR.parent / "runs-fast"
+    ignored = (config.PACKAGE_DIR.parent / ".gitignore").read_text().splitlines()
+    assert "runs/" in ignored and "runs-fast/" in ignored
