@@ -42,9 +42,13 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 	$(BIN)/python tools/strip_tf_logs.py $<
 	touch $@
 
-# Unit tests, then every notebook under nbval in fast mode.
+# Unit tests and every notebook under nbval in fast mode, in TEST_WORKERS parallel workers
+# (pytest-xdist; each test file and each lesson stays whole on one worker, see conftest.py).
+# TEST_WORKERS=0 runs everything in one process, in order.
+TEST_WORKERS ?= 2
 test: data
-	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) tests $(NOTEBOOKS) $(PYTEST_ARGS)
+	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) -n $(TEST_WORKERS) --dist loadgroup \
+		tests $(NOTEBOOKS) $(PYTEST_ARGS)
 
 # The book, as HTML in docs/book/_build/html: the README as its front page, the lessons with their
 # committed outputs (nothing is executed), the API reference; then its internal links are checked.
