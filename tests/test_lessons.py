@@ -28,18 +28,24 @@ NOT_PRINTED = {
     "05_dcgan.ipynb": {"4.64": "lesson 3's classifier score, quoted from its output",
                        "166.0": "lesson 3's Fréchet distance, quoted from its output"},
     "06_digits_on_demand.ipynb": {
-        "99.4": "the evaluator's test accuracy (gan_mnist/evaluator.json), lesson 10 prints it",
+        "99.4": "the evaluator's test accuracy (gan_mnist/evaluator.json), lesson 11 prints it",
         **{number: "the replaced shipped run's step 5,000, quoted from benchmarks/README.md"
            for number in ("9.84", "17.0")}},
     "07_digits_without_labels.ipynb": {
         **{number: "quoted from benchmarks/README.md's one-change runs, as the lesson says"
            for number in ("4.41", "21.0", "2.68", "3.64", "11.5", "8.6")},
         "4.0": "cluster 125's share of the 7s' clusters, in the figure's row labels (237 / 5,898)"},
-    "09_when_training_fails.ipynb": {"0.06": "three standard deviations of 0.02"},
-    "13_where_gans_stand.ipynb": {
+    "08_what_a_gan_learns.ipynb": {
+        **{number: "the semi-supervised benchmark's runs, quoted from benchmarks/README.md"
+           for number in ("1.62", "1.74", "20.74", "22.26", "3.40")},
+        "0.9999": "the weight average's decay in the paper's code (gan_mnist.semi_supervised)",
+        **{number: "the InfoGAN benchmark's three seeds, quoted from benchmarks/README.md"
+           for number in ("39.2", "22.6", "13.8")}},
+    "10_when_training_fails.ipynb": {"0.06": "three standard deviations of 0.02"},
+    "14_where_gans_stand.ipynb": {
         **{number: "lesson 7's one-change table at 5,000 steps, quoted from its output"
            for number in ("6.9", "10.0")},
-        "1.48": "lesson 11's classifier score of blurred real digits, quoted from its output"},
+        "1.48": "lesson 12's classifier score of blurred real digits, quoted from its output"},
 }
 
 

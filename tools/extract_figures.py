@@ -5,7 +5,7 @@ notebook as base64. This writes each PNG (`cell12_0.png`: cell 12, its first out
 animated GIF with a few of its frames as PNGs (`cell5_0.gif`, `cell5_0_frame000.png`, ...), and an
 `index.txt` that names every file's cell and the heading above it. Usage:
 
-    python tools/extract_figures.py notebooks/08_watching_training.ipynb /tmp/figures/08 [--frames 5]
+    python tools/extract_figures.py notebooks/09_watching_training.ipynb /tmp/figures/09 [--frames 5]
 """
 
 import argparse
