@@ -43,11 +43,11 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 	touch $@
 
 # Unit tests and every notebook under nbval in fast mode, in TEST_WORKERS parallel workers
-# (pytest-xdist; each test file and each lesson stays whole on one worker, see conftest.py).
-# TEST_WORKERS=0 runs everything in one process, in order.
+# (pytest-xdist; --dist loadfile keeps each test file and each lesson whole on one worker, its
+# cells in order in one kernel). TEST_WORKERS=0 runs everything in one process, in order.
 TEST_WORKERS ?= 2
 test: data
-	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) -n $(TEST_WORKERS) --dist loadgroup \
+	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) -n $(TEST_WORKERS) --dist loadfile \
 		tests $(NOTEBOOKS) $(PYTEST_ARGS)
 
 # The book, as HTML in docs/book/_build/html: the README as its front page, the lessons with their
