@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+REVERSED_NOTEBOOKS := $(shell printf '%s\n' $(NOTEBOOKS) | sort -r)
 EXECUTED := $(patsubst notebooks/%.ipynb,notebooks/.executed/%.done,$(NOTEBOOKS))
 PACKAGE := $(wildcard gan_mnist/*.py)
 NBVAL := --nbval-lax --nbval-cell-timeout=900 --nbval-kernel-name=python3
@@ -44,11 +45,22 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 
 # Unit tests and every notebook under nbval in fast mode, in TEST_WORKERS parallel workers
 # (pytest-xdist; --dist loadfile keeps each test file and each lesson whole on one worker, its
-# cells in order in one kernel). TEST_WORKERS=0 runs everything in one process, in order.
+# cells in order in one kernel). A worker takes the next file when it is nearly done with its
+# last, in the order given (--no-loadscope-reorder): the lessons come last, the last lesson first,
+# so the run ends on short ones instead of one worker finishing a long lesson alone.
+# TEST_WORKERS=0 runs everything in one process, in that order.
+# Each worker, and every kernel and command it starts, gets TEST_THREADS threads for TensorFlow,
+# OpenMP and BLAS: the cores shared out. Two workers whose thread pools each reach for every core
+# fight over them: on 2 cores, one thread each halved the time of a lesson and a test file run
+# side by side (benchmarks/README.md, "The test run").
 TEST_WORKERS ?= 2
+CORES := $(shell nproc 2>/dev/null || echo 1)
+TEST_THREADS ?= $(shell if [ $(TEST_WORKERS) -gt 0 ]; then echo $$(( $(CORES) / $(TEST_WORKERS) > 1 ? $(CORES) / $(TEST_WORKERS) : 1 )); fi)
+THREADS := $(if $(TEST_THREADS),TF_NUM_INTRAOP_THREADS=$(TEST_THREADS) \
+	TF_NUM_INTEROP_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS))
 test: data
-	GAN_MNIST_FAST=1 $(BIN)/python -m pytest $(NBVAL) -n $(TEST_WORKERS) --dist loadfile \
-		tests $(NOTEBOOKS) $(PYTEST_ARGS)
+	GAN_MNIST_FAST=1 $(THREADS) $(BIN)/python -m pytest $(NBVAL) -n $(TEST_WORKERS) \
+		--dist loadfile --no-loadscope-reorder tests $(REVERSED_NOTEBOOKS) $(PYTEST_ARGS)
 
 # The book, as HTML in docs/book/_build/html: the README as its front page, the lessons with their
 # committed outputs (nothing is executed), the API reference; then its internal links are checked.
