@@ -1,8 +1,10 @@
 """The command line end to end: train, refuse, resume after a kill, sample, evaluate, errors, help.
 
-Commands run as ``python -m gan_mnist`` in subprocesses on tiny budgets (an MLP for 60 steps);
-MNIST comes from ``$GAN_MNIST_DATA_DIR``. Argument errors and ``--help`` also run in-process,
-where they cost no TensorFlow start-up.
+Commands run as ``python -m gan_mnist`` in subprocesses on tiny budgets (an MLP for 60 steps;
+``--no-jit`` where XLA is not what a test is about: its compile costs each run about 2 s);
+MNIST comes from ``$GAN_MNIST_DATA_DIR``. Argument errors, ``--help``, refusals and the scoring
+commands run in-process (``cli.main``, as ``python -m gan_mnist`` calls it), where they cost no
+TensorFlow start-up (about 4 s on 2 cores).
 """
 
 import csv
@@ -43,6 +45,14 @@ def assert_one_line_error(completed, code=None):
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith(("error: ", "gan-mnist")), completed.stderr
     return last
+
+
+def in_process(capsys, *arguments):
+    """``gan-mnist *arguments`` run by ``cli.main`` in this process, as a completed process."""
+    capsys.readouterr()
+    status = cli.main(list(arguments))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
 
 
 def history_steps(run_dir):
@@ -135,18 +145,19 @@ def test_train_writes_tensorboard_logs(trained):
     np.testing.assert_array_equal(image, iio.imread(run_dir / "frames" / "step_000060.png"))
 
 
-def test_train_refuses_a_non_empty_run_folder(trained):
+def test_train_refuses_a_non_empty_run_folder(trained, capsys):
     run_dir, _ = trained
     before = (run_dir / "history.csv").read_bytes()
-    completed = gan_mnist(*TRAIN, "--run-dir", str(run_dir))
+    completed = in_process(capsys, *TRAIN, "--run-dir", str(run_dir))
     message = assert_one_line_error(completed, code=1)
     assert "not empty" in message and "--resume" in message
     assert (run_dir / "history.csv").read_bytes() == before
 
 
-def test_resume_refuses_other_settings(trained):
+def test_resume_refuses_other_settings(trained, capsys):
     run_dir, _ = trained
-    completed = gan_mnist(*TRAIN, "--run-dir", str(run_dir), "--loss", "least_squares", "--resume")
+    completed = in_process(capsys, *TRAIN, "--run-dir", str(run_dir), "--loss", "least_squares",
+                           "--resume")
     message = assert_one_line_error(completed, code=1)
     assert "loss 'non_saturating'" in message and "least_squares" in message
     assert history_steps(run_dir) == list(range(1, STEPS + 1))
@@ -156,7 +167,7 @@ def test_resume_after_a_killed_run(tmp_path):
     run_dir = tmp_path / "killed"
     # Far more steps than the test waits for: the runs are stopped once checkpoints exist.
     long_run = [
-        "train", "--model", "mlp", "--steps", "1000000", "--snapshot-every", "100",
+        "train", "--model", "mlp", "--no-jit", "--steps", "1000000", "--snapshot-every", "100",
         "--checkpoint-every", "20", "--eval-samples", "0", "--run-dir", str(run_dir),
     ]
     process = start(*long_run)
@@ -225,9 +236,9 @@ def test_sample_writes_arrays_and_grids(trained, tmp_path, capsys):
     assert iio.imread(grid).ndim == 3
 
 
-def test_evaluate_prints_the_metrics_as_json(trained):
+def test_evaluate_prints_the_metrics_as_json(trained, capsys):
     run_dir, _ = trained
-    completed = gan_mnist("evaluate", "--run-dir", str(run_dir), "--n", "200")
+    completed = in_process(capsys, "evaluate", "--run-dir", str(run_dir), "--n", "200")
     assert_ok(completed)
     scores = json.loads(completed.stdout)
     assert scores["step"] == STEPS and scores["n"] == 200
@@ -238,23 +249,24 @@ def test_evaluate_prints_the_metrics_as_json(trained):
         assert scores[name] == pytest.approx(written[name], rel=1e-6)
 
 
-def test_evaluate_scores_a_file_of_images(tmp_path):
+def test_evaluate_scores_a_file_of_images(tmp_path, capsys):
     digits = tmp_path / "digits.npy"
     np.save(digits, data.load_mnist("train")[0][-300:])
-    completed = gan_mnist("evaluate", "--images", str(digits))
+    completed = in_process(capsys, "evaluate", "--images", str(digits))
     assert_ok(completed)
     scores = json.loads(completed.stdout)
     assert scores["n"] == 300 and scores["classes_seen"] == 10 and scores["images"] == str(digits)
     assert 0.5 < scores["recall"] <= 1 and 0.5 < scores["floor_recall"] <= 1
 
     np.save(digits, np.zeros((300, 27, 28), np.uint8))
-    assert "shape" in assert_one_line_error(gan_mnist("evaluate", "--images", str(digits)), 1)
+    assert "shape" in assert_one_line_error(in_process(capsys, "evaluate", "--images", str(digits)),
+                                            1)
 
 
-def test_overwrite_starts_a_run_over(tmp_path):
+def test_overwrite_starts_a_run_over(tmp_path, capsys):
     run_dir = tmp_path / "over"
-    short = ["train", "--model", "mlp", "--steps", "4", "--eval-samples", "0"]
-    assert_ok(gan_mnist(*short, "--run-dir", str(run_dir)))
+    short = ["train", "--model", "mlp", "--no-jit", "--steps", "4", "--eval-samples", "0"]
+    assert_ok(in_process(capsys, *short, "--run-dir", str(run_dir)))
     completed = gan_mnist(*short, "--steps", "3", "--run-dir", str(run_dir), "--overwrite")
     assert_ok(completed)
     assert history_steps(run_dir) == [1, 2, 3] and checkpoint_step(run_dir) == 3

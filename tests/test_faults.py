@@ -3,7 +3,8 @@
 Checkpoints cut short and corrupted, a history with damaged and foreign rows, a full disk (a
 size-limited tmpfs where the machine lets us mount one, an injected write failure otherwise),
 two writers at once, a stale lock, and runs killed with SIGKILL at random points. After every
-fault the run resumes, and its history equals an uninterrupted run's, step for step.
+fault the run resumes, and its history equals an uninterrupted run's, step for step. The
+command-line runs go without XLA (``--no-jit``): its compile would cost each about 2 s.
 """
 
 import errno
@@ -137,7 +138,7 @@ def test_no_intact_checkpoint_is_one_clear_error(digits, tmp_path):
 
 def test_the_command_line_reports_damaged_checkpoints_in_one_line(tmp_path):
     run_dir = tmp_path / "cli"
-    short = ["--model", "mlp", "--checkpoint-every", "10", "--eval-samples", "0",
+    short = ["--model", "mlp", "--no-jit", "--checkpoint-every", "10", "--eval-samples", "0",
              "--run-dir", str(run_dir)]
     assert gan_mnist("train", "--steps", "20", *short).returncode == 0
     cut_short(data_file(run_dir, 20))
@@ -302,7 +303,7 @@ def test_the_command_line_names_the_folder_and_step_of_a_full_disk(small_disk):
         pytest.skip("this machine does not let the tests mount a size-limited tmpfs")
     run_dir = small_disk / "cli"
     # The vanilla MLP's checkpoints are about 2.6 MB, so the second one meets a full disk.
-    short = ["--model", "mlp", "--checkpoint-every", "20", "--snapshot-every", "20",
+    short = ["--model", "mlp", "--no-jit", "--checkpoint-every", "20", "--snapshot-every", "20",
              "--eval-samples", "0", "--run-dir", str(run_dir)]
     completed = gan_mnist("train", "--steps", "40", *short)
     last = one_line_error(completed)
@@ -335,8 +336,8 @@ def test_a_stale_lock_is_taken_over(digits, notes, tmp_path):
 
 def test_two_command_line_writers_at_once(tmp_path):
     run_dir = tmp_path / "two"
-    long_run = ["train", "--model", "mlp", "--steps", "1000000", "--checkpoint-every", "50",
-                "--eval-samples", "0", "--run-dir", str(run_dir)]
+    long_run = ["train", "--model", "mlp", "--no-jit", "--steps", "1000000", "--checkpoint-every",
+                "50", "--eval-samples", "0", "--run-dir", str(run_dir)]
     first = start(*long_run)
     try:
         deadline = time.monotonic() + 120

@@ -62,11 +62,13 @@ def score(model):
 
 
 class Curve(keras.callbacks.Callback):
-    """At every epoch end (``evaluate_every`` steps): a checkpoint, then a row of scores."""
+    """At every epoch end (``evaluate_every`` steps): a checkpoint, then a row of scores;
+    ``latest`` keeps the newest scores whole (None before the first)."""
 
     def __init__(self, manager, path, rows):
         super().__init__()
         self.manager, self.path, self.rows = manager, Path(path), rows
+        self.latest = None
         self.train_seconds = rows[-1]["train_seconds"] if rows else 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -76,7 +78,7 @@ class Curve(keras.callbacks.Callback):
         self.train_seconds += time.perf_counter() - self.mark
         step = int(self.model.step_counter.numpy())
         self.manager.save(checkpoint_number=step)
-        found = score(self.model)
+        found = self.latest = score(self.model)
         row = dict(step=step, train_seconds=round(self.train_seconds, 1))
         row.update((key, round(float(found[key]), 4)) for key in CURVE_COLUMNS[2:])
         self.rows.append(row)
@@ -109,7 +111,9 @@ def make(name, steps=None, run_dir=None, evaluate_every=5000):
         model.fit(images, batch_size=settings["batch_size"], epochs=total // evaluate_every,
                   initial_epoch=done // evaluate_every, steps_per_epoch=evaluate_every,
                   callbacks=[curve], verbose=0)
-    final = score(model)
+    # The last row's scores are the final ones (the same digits of the same network); a run
+    # that was already finished is scored here.
+    final = curve.latest if curve.latest is not None else score(model)
     generators = pretrain.GENERATORS
     generators.mkdir(exist_ok=True)
     weights = generators / f"{name}.keras"
