@@ -55,7 +55,9 @@ notebooks/.executed/%.done: notebooks/%.ipynb $(PACKAGE) | $(INSTALLED)
 # side by side (benchmarks/README.md, "The test run").
 TEST_WORKERS ?= 2
 CORES := $(shell nproc 2>/dev/null || echo 1)
-TEST_THREADS ?= $(shell if [ $(TEST_WORKERS) -gt 0 ]; then echo $$(( $(CORES) / $(TEST_WORKERS) > 1 ? $(CORES) / $(TEST_WORKERS) : 1 )); fi)
+# (None for TEST_WORKERS=0, or a count other than a number, such as xdist's "auto".)
+TEST_THREADS ?= $(shell if [ "$(TEST_WORKERS)" -gt 0 ] 2>/dev/null; then \
+	echo $$(( $(CORES) / $(TEST_WORKERS) > 1 ? $(CORES) / $(TEST_WORKERS) : 1 )); fi)
 THREADS := $(if $(TEST_THREADS),TF_NUM_INTRAOP_THREADS=$(TEST_THREADS) \
 	TF_NUM_INTEROP_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS))
 test: data
