@@ -23,7 +23,8 @@ import pytest
 import tensorflow as tf
 
 from gan_mnist import Run, __version__, cli, data
-from helpers import ENVIRONMENT, checkpoint_step, finish, gan_mnist, start, wait_for
+from helpers import (ENVIRONMENT, checkpoint_step, finish, gan_mnist, in_process, start,
+                     wait_for)
 
 STEPS = 60
 TRAIN = [
@@ -45,14 +46,6 @@ def assert_one_line_error(completed, code=None):
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith(("error: ", "gan-mnist")), completed.stderr
     return last
-
-
-def in_process(capsys, *arguments):
-    """``gan-mnist *arguments`` run by ``cli.main`` in this process, as a completed process."""
-    capsys.readouterr()
-    status = cli.main(list(arguments))
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
 
 
 def history_steps(run_dir):
@@ -163,7 +156,7 @@ def test_resume_refuses_other_settings(trained, capsys):
     assert history_steps(run_dir) == list(range(1, STEPS + 1))
 
 
-def test_resume_after_a_killed_run(tmp_path):
+def test_resume_after_a_killed_run(tmp_path, capsys):
     run_dir = tmp_path / "killed"
     # Far more steps than the test waits for: the runs are stopped once checkpoints exist.
     long_run = [
@@ -199,7 +192,7 @@ def test_resume_after_a_killed_run(tmp_path):
 
     final = interrupted_at + 40
     long_run[long_run.index("--steps") + 1] = str(final)
-    completed = gan_mnist(*long_run, "--resume")
+    completed = in_process(capsys, *long_run, "--resume")  # The runs above were the children.
     assert_ok(completed)
     assert f"continuing from step {interrupted_at:,}" in completed.stdout
     assert "Took over the lock" not in completed.stderr  # Ctrl-C released it; a kill cannot.
@@ -267,7 +260,8 @@ def test_overwrite_starts_a_run_over(tmp_path, capsys):
     run_dir = tmp_path / "over"
     short = ["train", "--model", "mlp", "--no-jit", "--steps", "4", "--eval-samples", "0"]
     assert_ok(in_process(capsys, *short, "--run-dir", str(run_dir)))
-    completed = gan_mnist(*short, "--steps", "3", "--run-dir", str(run_dir), "--overwrite")
+    completed = in_process(capsys, *short, "--steps", "3", "--run-dir", str(run_dir),
+                           "--overwrite")
     assert_ok(completed)
     assert history_steps(run_dir) == [1, 2, 3] and checkpoint_step(run_dir) == 3
 

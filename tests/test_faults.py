@@ -23,7 +23,7 @@ import pytest
 from gan_mnist import Run, RunConfig, checkpoints, data, history, train
 from gan_mnist.run import LOCK_NAME, RunInUseError
 from gan_mnist.training import RunWriteError
-from helpers import ENVIRONMENT, FakeGAN, gan_mnist, spawn, start
+from helpers import ENVIRONMENT, FakeGAN, gan_mnist, in_process, spawn, start
 
 CONFIG = RunConfig.from_preset(
     "leaky", latent_dim=8, generator_widths=(8,), discriminator_widths=(8,), batch_size=16,
@@ -136,17 +136,18 @@ def test_no_intact_checkpoint_is_one_clear_error(digits, tmp_path):
         Run(tmp_path).load_gan()
 
 
-def test_the_command_line_reports_damaged_checkpoints_in_one_line(tmp_path):
+def test_the_command_line_reports_damaged_checkpoints_in_one_line(tmp_path, capsys):
     run_dir = tmp_path / "cli"
     short = ["--model", "mlp", "--no-jit", "--checkpoint-every", "10", "--eval-samples", "0",
              "--run-dir", str(run_dir)]
-    assert gan_mnist("train", "--steps", "20", *short).returncode == 0
+    # The command line's code in this process, then the last error from a child's exit.
+    assert in_process(capsys, "train", "--steps", "20", *short).returncode == 0
     cut_short(data_file(run_dir, 20))
-    sampled = gan_mnist("sample", "--run-dir", str(run_dir), "--n", "4",
-                        "--out", str(tmp_path / "digits.npy"))
+    sampled = in_process(capsys, "sample", "--run-dir", str(run_dir), "--n", "4",
+                         "--out", str(tmp_path / "digits.npy"))
     assert sampled.returncode == 0, sampled.stderr
     assert "note: Checkpoint ckpt-20" in sampled.stderr and "from step 10" in sampled.stdout
-    resumed = gan_mnist("train", "--steps", "30", *short, "--resume")
+    resumed = in_process(capsys, "train", "--steps", "30", *short, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "continuing from step 10" in resumed.stdout
     for step in (10, 20, 30):
@@ -334,7 +335,7 @@ def test_a_stale_lock_is_taken_over(digits, notes, tmp_path):
     assert (tmp_path / LOCK_NAME).read_text() == ""  # Released on the way out.
 
 
-def test_two_command_line_writers_at_once(tmp_path):
+def test_two_command_line_writers_at_once(tmp_path, capsys):
     run_dir = tmp_path / "two"
     long_run = ["train", "--model", "mlp", "--no-jit", "--steps", "1000000", "--checkpoint-every",
                 "50", "--eval-samples", "0", "--run-dir", str(run_dir)]
@@ -344,7 +345,8 @@ def test_two_command_line_writers_at_once(tmp_path):
         while checkpoints.latest_step(run_dir / "checkpoints") is None:
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.1)
-        last = one_line_error(gan_mnist(*long_run, "--resume"))
+        # The second writer: this process, while the child holds the folder.
+        last = one_line_error(in_process(capsys, *long_run, "--resume"))
         assert f"in use by process {first.pid}" in last
     finally:
         first.kill()
@@ -352,7 +354,7 @@ def test_two_command_line_writers_at_once(tmp_path):
     # The killed writer's lock is stale: the next writer takes it over.
     final = checkpoints.latest_step(run_dir / "checkpoints") + 50
     long_run[long_run.index("--steps") + 1] = str(final)
-    resumed = gan_mnist(*long_run, "--resume")
+    resumed = in_process(capsys, *long_run, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "note: Took over the lock" in resumed.stderr
     steps, problem = history.read_run_history(run_dir / "history.csv")
@@ -362,31 +364,24 @@ def test_two_command_line_writers_at_once(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Kills at random points.
 
+KILLED_CONFIG = CONFIG.replace(steps=1500, snapshot_every=100, checkpoint_every=25,
+                               steps_per_execution=5)
 KILLED_RUN = """
-    import json, sys
+    import sys
     from gan_mnist import RunConfig, data, train
 
-    config = RunConfig.from_preset(
-        "leaky", latent_dim=8, generator_widths=(8,), discriminator_widths=(8,), batch_size=16,
-        steps=1500, snapshot_every=100, checkpoint_every=25, steps_per_execution=5,
-        jit_compile=False,
-    )
-    run_dir = sys.argv[1]
-    images = data.load_mnist("test")[0][:256]
-    if sys.argv[2] == "straight":
-        config = config.replace(snapshot_every=None, checkpoint_every=None)
-        print(json.dumps(train(config, images).history))
-    else:
-        train(config, images, run_dir, resume=True)
+    config = RunConfig.from_json(sys.argv[2])
+    train(config, data.load_mnist("test")[0][:256], sys.argv[1], resume=True)
 """
 
 
-def test_runs_killed_at_random_points_resume_to_the_uninterrupted_history(tmp_path):
-    script = textwrap.dedent(KILLED_RUN)
+def test_runs_killed_at_random_points_resume_to_the_uninterrupted_history(digits, tmp_path):
+    command = [sys.executable, "-c", textwrap.dedent(KILLED_RUN), str(tmp_path / "killed"),
+               KILLED_CONFIG.to_json()]
     run_dir = tmp_path / "killed"
     randomness = random.Random(17)
     for _ in range(3):
-        process = spawn([sys.executable, "-c", script, str(run_dir), "resume"],
+        process = spawn(command,
                         stderr=subprocess.DEVNULL)
         # Wait for training to start, then kill it at a random moment.
         deadline = time.monotonic() + 120
@@ -396,15 +391,14 @@ def test_runs_killed_at_random_points_resume_to_the_uninterrupted_history(tmp_pa
         time.sleep(randomness.uniform(0.0, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
-    finished = subprocess.run([sys.executable, "-c", script, str(run_dir), "resume"],
-                              env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(command, env=ENVIRONMENT, capture_output=True, text=True,
+                              timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     kept, problem = history.read_run_history(run_dir / "history.csv")
     assert problem is None and kept["step"] == list(range(1, 1501))
-    straight = subprocess.run([sys.executable, "-c", script, str(run_dir), "straight"],
-                              env=ENVIRONMENT, capture_output=True, text=True, timeout=300)
-    assert straight.returncode == 0, straight.stderr[-2000:]
-    assert json.loads(straight.stdout.strip().splitlines()[-1]) == kept  # Step for step.
+    # The uninterrupted run, here: step for step the same.
+    straight = train(KILLED_CONFIG.replace(snapshot_every=None, checkpoint_every=None), digits)
+    assert straight.history == kept
     run = Run(run_dir)
     reference = run.history()
     assert reference == kept
