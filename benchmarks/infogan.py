@@ -2,11 +2,14 @@
 
     python benchmarks/infogan.py --minutes 20 --seed 0
     python benchmarks/infogan.py --steps 5000 --widths 32 64 512 --seed 1
+    python benchmarks/infogan.py --steps 5000 --widths 32 64 512 --leak 0.01 --init-std 0.02
 
 Trains ``gan_mnist.infogan`` (the paper's settings: lambda 1, Adam 2e-4 for D and Q and 1e-3 for
 G with beta_1 0.5, batch 128) on the 60,000 training images, without their labels, for
 ``--steps`` updates (the paper's code: 5,000) or until ``--minutes`` of training have passed,
-whichever comes first. Then, on the 10,000 test digits, with their labels used only to score:
+whichever comes first (``--leak 0.01 --init-std 0.02``: the slope and initial weights of the
+paper's code, openai/InfoGAN, where they differ from its text and from Keras). Then, on the
+10,000 test digits, with their labels used only to score:
 
 - ``category_error``: each digit's categorical code as Q reads it (batch norm on each batch of
   1,000 test digits' own statistics, as the paper's code; ``category_error_moving_statistics``
@@ -71,6 +74,12 @@ def main(argv=None):
     parser.add_argument("--widths", type=int, nargs=3, default=list(infogan.WIDTHS),
                         help="D's two convolutions and dense layer, G mirroring them "
                              f"(default {' '.join(map(str, infogan.WIDTHS))}, the paper's)")
+    parser.add_argument("--leak", type=float, default=infogan.LEAK,
+                        help=f"the leaky ReLU's slope (default {infogan.LEAK}, the paper's; its "
+                             f"code: {infogan.PAPER_CODE['leak']})")
+    parser.add_argument("--init-std", type=float, default=None,
+                        help="initial weights from N(0, this) as the paper's code "
+                             f"({infogan.PAPER_CODE['init_std']}); default: Keras' own")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--save", default=None,
                         help="write the trained networks to this checkpoint prefix")
@@ -81,7 +90,8 @@ def main(argv=None):
     images, _ = gan_mnist.load_mnist("train")
     test_images, test_labels = gan_mnist.load_mnist("test")
     gan_mnist.set_seed(arguments.seed)
-    gan = infogan.build(widths=tuple(arguments.widths), seed=arguments.seed)
+    gan = infogan.build(widths=tuple(arguments.widths), seed=arguments.seed,
+                        leak=arguments.leak, init_std=arguments.init_std)
     budget = callbacks.TimeBudget(arguments.minutes * 60)
     gan.fit(images, batch_size=arguments.batch_size, epochs=arguments.steps // 100,
             steps_per_epoch=100, callbacks=[budget, Pace(500)], verbose=0)
@@ -98,7 +108,8 @@ def main(argv=None):
     result = dict(
         seed=arguments.seed, steps=steps, train_seconds=round(budget.seconds, 1),
         steps_per_second=round(steps / budget.seconds, 2), widths=arguments.widths,
-        batch_size=arguments.batch_size, category_error=round(error, 4),
+        batch_size=arguments.batch_size, leak=arguments.leak, init_std=arguments.init_std,
+        category_error=round(error, 4),
         category_error_moving_statistics=round(moving_error, 4),
         kmeans_error=round(kmeans_error, 4), matching=matching.tolist(),
         confusions=confusions(codes, test_labels, gan.categories),

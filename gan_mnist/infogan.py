@@ -12,6 +12,10 @@ the continuous ones its slant and width. The networks follow the paper's MNIST t
 Table 1 in the appendix): G: FC 1024, FC 7x7x128, two 4x4 transposed convolutions, batch norm
 and ReLU; D: two 4x4 convolutions (64, 128), FC 1024, leaky ReLU 0.1, batch norm after the
 first layer; Q: FC 128 on D's body, then the codes. ``widths`` scales them down for a laptop.
+Two settings where the paper's code (openai/InfoGAN) differs from its text can be chosen:
+``leak`` (its code's leaky ReLU has slope 0.01) and ``init_std`` (its code draws every weight
+from a normal of standard deviation 0.02, batch norm's scales from one around 1; Keras' defaults
+otherwise: Glorot-uniform weights, unit scales).
 
 ``InfoGAN`` is a ``Trainer`` (the GANs' engine, as ``gan.GAN`` is); ``generate`` draws digits of
 chosen codes, ``encode`` reads the codes of any digits through Q, and
@@ -32,6 +36,7 @@ WIDTHS = (64, 128, 1024)  # D's two convolutions and its FC layer; G mirrors the
 LEAK = 0.1
 MIN_STATISTICS_BATCH = 32  # The fewest digits whose own statistics ``encode`` normalises by.
 SWEEP = np.linspace(-2.0, 2.0, 9)  # The paper's figure sweeps each continuous code over [-2, 2].
+PAPER_CODE = dict(leak=0.01, init_std=0.02)  # openai/InfoGAN's slope and initial weights.
 
 
 def _check_sizes(noise_dim, categories, continuous, widths):
@@ -45,43 +50,92 @@ def _check_sizes(noise_dim, categories, continuous, widths):
         engine.check_integer("each width", width, 1)
 
 
-def generator(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS):
+class _Layers:
+    """Keras layers with the chosen initial weights: Keras' defaults for ``init_std=None``,
+    otherwise weights from N(0, init_std) (truncated for convolutions, as the paper's code) and
+    batch norm's scales from N(1, init_std).
+    """
+
+    def __init__(self, init_std):
+        if init_std is not None and not (isinstance(init_std, (int, float))
+                                         and not isinstance(init_std, bool) and init_std > 0):
+            raise ValueError(f"init_std must be a positive number (the paper's code: 0.02) or "
+                             f"None (Keras' defaults), got {init_std!r}.")
+        self.std = init_std
+
+    def _weights(self, layer, truncated=False):
+        if self.std is None:
+            return {}
+        normal = (keras.initializers.TruncatedNormal if truncated
+                  else keras.initializers.RandomNormal)
+        return {f"{layer}_initializer": normal(0.0, self.std)}
+
+    def dense(self, units, **options):
+        return keras.layers.Dense(units, **self._weights("kernel"), **options)
+
+    def conv(self, filters, **options):
+        return keras.layers.Conv2D(filters, 4, strides=2, padding="same",
+                                   **self._weights("kernel", truncated=True), **options)
+
+    def deconv(self, filters, **options):
+        return keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                            **self._weights("kernel"), **options)
+
+    def batch_norm(self):
+        if self.std is None:
+            return keras.layers.BatchNormalization()
+        return keras.layers.BatchNormalization(
+            gamma_initializer=keras.initializers.RandomNormal(1.0, self.std))
+
+
+def _check_leak(leak):
+    if isinstance(leak, bool) or not isinstance(leak, (int, float)) or not 0 <= leak < 1:
+        raise ValueError(f"leak must be a slope from 0 to below 1 (the paper: {LEAK}, its code: "
+                         f"{PAPER_CODE['leak']}), got {leak!r}.")
+    return float(leak)
+
+
+def generator(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS,
+              init_std=None):
     """The paper's MNIST generator: noise and codes (concatenated, ``noise_dim + categories +
-    continuous`` inputs) to 28x28 digits in [0, 1].
+    continuous`` inputs) to 28x28 digits in [0, 1]. ``init_std``: see the module.
     """
     _check_sizes(noise_dim, categories, continuous, widths)
+    layers = _Layers(init_std)
     small, large, dense = widths
     inputs = keras.Input((noise_dim + categories + continuous,), name="noise_and_codes")
     x = inputs
     for units in (dense, 7 * 7 * large):
-        x = keras.layers.Dense(units, use_bias=False)(x)
-        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = layers.dense(units, use_bias=False)(x)
+        x = keras.layers.ReLU()(layers.batch_norm()(x))
     x = keras.layers.Reshape((7, 7, large))(x)
-    x = keras.layers.Conv2DTranspose(small, 4, strides=2, padding="same", use_bias=False)(x)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))  # 14x14
-    images = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
-                                          activation="sigmoid")(x)  # 28x28
+    x = layers.deconv(small, use_bias=False)(x)
+    x = keras.layers.ReLU()(layers.batch_norm()(x))  # 14x14
+    images = layers.deconv(1, activation="sigmoid")(x)  # 28x28
     return keras.Model(inputs, images, name="infogan_generator")
 
 
-def discriminator(categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS, q_units=128):
+def discriminator(categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS, q_units=128,
+                  leak=LEAK, init_std=None):
     """The paper's MNIST discriminator and Q head on one body: digits to ``[logit, code_logits,
     continuous_means]``, shapes ``(N, 1)``, ``(N, categories)`` and ``(N, continuous)``.
+    ``leak`` is the leaky ReLU's slope; ``init_std``: see the module.
     """
     _check_sizes(1, categories, continuous, widths)
+    leak, layers = _check_leak(leak), _Layers(init_std)
     small, large, dense = widths
     image = keras.Input((28, 28, 1), name="image")
-    x = keras.layers.Conv2D(small, 4, strides=2, padding="same")(image)
-    x = keras.layers.LeakyReLU(LEAK)(x)  # 14x14
-    x = keras.layers.Conv2D(large, 4, strides=2, padding="same", use_bias=False)(x)
-    x = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(x))  # 7x7
-    x = keras.layers.Dense(dense, use_bias=False)(keras.layers.Flatten()(x))
-    body = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(x))
-    logit = keras.layers.Dense(1, name="logit")(body)
-    q = keras.layers.Dense(q_units, use_bias=False)(body)
-    q = keras.layers.LeakyReLU(LEAK)(keras.layers.BatchNormalization()(q))
-    code_logits = keras.layers.Dense(categories, name="code_logits")(q)
-    continuous_means = keras.layers.Dense(continuous, name="continuous_means")(q)
+    x = layers.conv(small)(image)
+    x = keras.layers.LeakyReLU(leak)(x)  # 14x14
+    x = layers.conv(large, use_bias=False)(x)
+    x = keras.layers.LeakyReLU(leak)(layers.batch_norm()(x))  # 7x7
+    x = layers.dense(dense, use_bias=False)(keras.layers.Flatten()(x))
+    body = keras.layers.LeakyReLU(leak)(layers.batch_norm()(x))
+    logit = layers.dense(1, name="logit")(body)
+    q = layers.dense(q_units, use_bias=False)(body)
+    q = keras.layers.LeakyReLU(leak)(layers.batch_norm()(q))
+    code_logits = layers.dense(categories, name="code_logits")(q)
+    continuous_means = layers.dense(continuous, name="continuous_means")(q)
     return keras.Model(image, [logit, code_logits, continuous_means], name="infogan_discriminator")
 
 
@@ -284,13 +338,15 @@ def code_correlations(gan, seed=0, vectors=200, values=SWEEP):
 
 
 def build(noise_dim=NOISE_DIM, categories=CATEGORIES, continuous=CONTINUOUS, widths=WIDTHS,
-          info_weight=1.0, d_rate=2e-4, g_rate=1e-3, seed=0, steps_per_execution=100):
-    """An untrained, compiled ``InfoGAN`` with the paper's settings (Adam, beta_1 0.5). Seed
-    first (``gan_mnist.set_seed``) for repeatable weights.
+          info_weight=1.0, d_rate=2e-4, g_rate=1e-3, seed=0, steps_per_execution=100, leak=LEAK,
+          init_std=None):
+    """An untrained, compiled ``InfoGAN`` with the paper's settings (Adam, beta_1 0.5); the
+    paper's code's slope and initial weights with ``**PAPER_CODE``. Seed first
+    (``gan_mnist.set_seed``) for repeatable weights.
     """
-    gan = InfoGAN(generator(noise_dim, categories, continuous, widths),
-                  discriminator(categories, continuous, widths), noise_dim, categories,
-                  continuous, info_weight, seed)
+    gan = InfoGAN(generator(noise_dim, categories, continuous, widths, init_std),
+                  discriminator(categories, continuous, widths, leak=leak, init_std=init_std),
+                  noise_dim, categories, continuous, info_weight, seed)
     gan.compile(keras.optimizers.Adam(d_rate, beta_1=0.5),
                 keras.optimizers.Adam(g_rate, beta_1=0.5), steps_per_execution=steps_per_execution)
     return gan

@@ -121,6 +121,40 @@ def test_the_paper_networks_have_its_shapes():
     assert [shape[1:] for shape in discriminator.output_shape] == [(1,), (10,), (2,)]
 
 
+def test_the_paper_code_s_slope_and_initial_weights():
+    keras.utils.set_random_seed(0)
+    paper = infogan.discriminator(widths=SMALL, **infogan.PAPER_CODE)
+    slopes = [layer.negative_slope for layer in paper.layers
+              if isinstance(layer, keras.layers.LeakyReLU)]
+    assert len(slopes) == 4 and slopes == pytest.approx([0.01] * 4)
+    kernels = np.concatenate([layer.kernel.numpy().ravel() for layer in paper.layers
+                              if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))])
+    assert np.std(kernels) == pytest.approx(0.02, rel=0.1) and abs(np.mean(kernels)) < 0.002
+    scales = np.concatenate([layer.gamma.numpy() for layer in paper.layers
+                             if isinstance(layer, keras.layers.BatchNormalization)])
+    assert 0.9 < scales.min() and scales.max() < 1.1 and np.std(scales) > 0.005
+    # The defaults: the paper's slope, Keras' initial weights (unit scales).
+    default = infogan.discriminator(widths=SMALL)
+    assert [layer.negative_slope for layer in default.layers
+            if isinstance(layer, keras.layers.LeakyReLU)] == pytest.approx([infogan.LEAK] * 4)
+    assert all(np.all(layer.gamma.numpy() == 1) for layer in default.layers
+               if isinstance(layer, keras.layers.BatchNormalization))
+    generator = infogan.generator(widths=SMALL, init_std=0.02)
+    deconv = [layer for layer in generator.layers
+              if isinstance(layer, keras.layers.Conv2DTranspose)][0]
+    assert np.std(deconv.kernel.numpy()) == pytest.approx(0.02, rel=0.1)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(leak=1.0), "leak must be a slope"), (dict(leak=-0.1), "leak must be a slope"),
+    (dict(leak="0.1"), "leak must be a slope"), (dict(init_std=0), "init_std must be"),
+    (dict(init_std=True), "init_std must be"), (dict(init_std="0.02"), "init_std must be"),
+])
+def test_bad_slopes_and_initial_scales_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        infogan.build(widths=SMALL, **options)
+
+
 def test_a_few_steps_train_every_network_and_record_the_information_term(digits):
     gan = _gan()
     before = [w.copy() for w in gan.generator.get_weights()], gan.discriminator.get_weights()
