@@ -12,16 +12,18 @@ the continuous ones its slant and width. The networks follow the paper's MNIST t
 Table 1 in the appendix): G: FC 1024, FC 7x7x128, two 4x4 transposed convolutions, batch norm
 and ReLU; D: two 4x4 convolutions (64, 128), FC 1024, leaky ReLU 0.1, batch norm after the
 first layer; Q: FC 128 on D's body, then the codes. ``widths`` scales them down for a laptop.
-Two settings where the paper's code (openai/InfoGAN) differs from its text can be chosen:
-``leak`` (its code's leaky ReLU has slope 0.01) and ``init_std`` (its code draws every weight
-from a normal of standard deviation 0.02, batch norm's scales from one around 1; Keras' defaults
-otherwise: Glorot-uniform weights, unit scales).
+Two settings of the paper's code (openai/InfoGAN) can be chosen: ``leak`` (the text: 0.1, its
+code: 0.01) and ``init_std`` (which the text does not give; its code draws the weights from
+N(0, 0.02), truncated for the convolutions, and batch norm's scales from N(1, 0.02); the
+default, ``None``, keeps Keras' Glorot-uniform weights and unit scales).
 
 ``InfoGAN`` is a ``Trainer`` (the GANs' engine, as ``gan.GAN`` is); ``generate`` draws digits of
 chosen codes, ``encode`` reads the codes of any digits through Q, and
 ``clustering.matching_error`` scores the categorical code as a classifier, as the paper does;
 ``code_correlations`` measures what each continuous code controls.
 """
+
+import math
 
 import numpy as np
 
@@ -58,7 +60,8 @@ class _Layers:
 
     def __init__(self, init_std):
         if init_std is not None and not (isinstance(init_std, (int, float))
-                                         and not isinstance(init_std, bool) and init_std > 0):
+                                         and not isinstance(init_std, bool)
+                                         and math.isfinite(init_std) and init_std > 0):
             raise ValueError(f"init_std must be a positive number (the paper's code: 0.02) or "
                              f"None (Keras' defaults), got {init_std!r}.")
         self.std = init_std

@@ -4,7 +4,8 @@ Commands run as ``python -m gan_mnist`` in subprocesses on tiny budgets (an MLP 
 ``--no-jit`` where XLA is not what a test is about: its compile costs each run about 2 s);
 MNIST comes from ``$GAN_MNIST_DATA_DIR``. Argument errors, ``--help``, refusals and the scoring
 commands run in-process (``cli.main``, as ``python -m gan_mnist`` calls it), where they cost no
-TensorFlow start-up (about 4 s on 2 cores).
+TensorFlow start-up (about 4 s on 2 cores), and so do the runs whose process is not the point
+(the resume after a kill, once the killed and interrupted children are done; ``--overwrite``).
 """
 
 import csv

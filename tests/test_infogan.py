@@ -145,10 +145,24 @@ def test_the_paper_code_s_slope_and_initial_weights():
     assert np.std(deconv.kernel.numpy()) == pytest.approx(0.02, rel=0.1)
 
 
+def test_build_passes_the_paper_code_s_settings_on():
+    keras.utils.set_random_seed(0)
+    gan = infogan.build(widths=SMALL, **infogan.PAPER_CODE)
+    assert [layer.negative_slope for layer in gan.discriminator.layers
+            if isinstance(layer, keras.layers.LeakyReLU)] == pytest.approx([0.01] * 4)
+    first = [layer for layer in gan.discriminator.layers
+             if isinstance(layer, keras.layers.Conv2D)][0].kernel.numpy()
+    assert np.abs(first).max() <= 2 * 0.02 + 1e-7  # Truncated at two standard deviations.
+    scales = np.concatenate([layer.gamma.numpy() for layer in gan.generator.layers
+                             if isinstance(layer, keras.layers.BatchNormalization)])
+    assert np.std(scales) > 0.005 and abs(np.mean(scales) - 1) < 0.01
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(leak=1.0), "leak must be a slope"), (dict(leak=-0.1), "leak must be a slope"),
     (dict(leak="0.1"), "leak must be a slope"), (dict(init_std=0), "init_std must be"),
     (dict(init_std=True), "init_std must be"), (dict(init_std="0.02"), "init_std must be"),
+    (dict(init_std=float("inf")), "init_std must be"),
 ])
 def test_bad_slopes_and_initial_scales_are_refused(options, message):
     with pytest.raises(ValueError, match=message):

@@ -153,7 +153,8 @@ def test_the_tool_trains_resumes_exactly_and_ships_the_other_families(name, tmp_
     assert [row["step"] for row in resumed["curve"]] == [10, 20]
     assert resumed["curve"][:1] == first["curve"]
     assert resumed["scores"]["fid"] == pytest.approx(resumed["curve"][-1]["fid"], abs=1e-4)
-    # Scored at its end only: the scorings do not touch the training.
+    # Scored at its end only, so the equality also shows that scoring at step 10 leaves the
+    # training untouched.
     straight = pretrain_families.make(name, steps=20, run_dir=tmp_path / "straight",
                                       evaluate_every=20)
     for key in ("fid", "score", "precision", "recall"):  # To the diffusion model's 1e-8 noise.
