@@ -23,12 +23,11 @@ chosen codes, ``encode`` reads the codes of any digits through Q, and
 ``code_correlations`` measures what each continuous code controls.
 """
 
-import math
-
 import numpy as np
 
 from gan_mnist import engine, losses
 from gan_mnist.backend import keras, tf
+from gan_mnist.family_base import check_rate
 from gan_mnist.images import slant_and_width, to_unit
 
 NOISE_DIM = 62
@@ -59,12 +58,8 @@ class _Layers:
     """
 
     def __init__(self, init_std):
-        if init_std is not None and not (isinstance(init_std, (int, float))
-                                         and not isinstance(init_std, bool)
-                                         and math.isfinite(init_std) and init_std > 0):
-            raise ValueError(f"init_std must be a positive number (the paper's code: 0.02) or "
-                             f"None (Keras' defaults), got {init_std!r}.")
-        self.std = init_std
+        # None: Keras' defaults; the paper's code: 0.02.
+        self.std = None if init_std is None else check_rate("init_std", init_std, upper=None)
 
     def _weights(self, layer, truncated=False):
         if self.std is None:
