@@ -290,11 +290,14 @@ class Progress(keras.callbacks.Callback):
 
 
 class DivergenceGuard(keras.callbacks.Callback):
-    """Stop training with ``DivergenceError`` at the first step with a NaN or infinite record."""
+    """Stop training with ``DivergenceError`` at the first step with a NaN or infinite value
+    among the records that must stay finite (``engine.Trainer.checked_records``).
+    """
 
     def on_train_batch_end(self, batch, logs=None):
         for row in self.model.latest_steps():
-            bad = {name: row[name] for name in RECORDS if not math.isfinite(row[name])}
+            bad = {name: row[name] for name in self.model.checked_records
+                   if not math.isfinite(row[name])}
             if bad:
                 self.model.stop_training = True
                 values = ", ".join(f"{name} = {value}" for name, value in bad.items())

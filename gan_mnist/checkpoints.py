@@ -21,7 +21,6 @@ import numpy as np
 from gan_mnist.backend import tf
 from gan_mnist.callbacks import EveryNSteps
 from gan_mnist.engine import check_integer
-from gan_mnist.history import RECORDS
 
 CHECKPOINT_NAME = "ckpt"
 
@@ -220,7 +219,7 @@ class Checkpoints(EveryNSteps):
 
     def _finite(self):
         rows = self.model.latest_steps()
-        values = [row[name] for row in rows for name in RECORDS]
+        values = [row[name] for row in rows for name in self.model.checked_records]
         if not all(math.isfinite(value) for value in values):
             return False
         networks = (self.model.generator, self.model.discriminator)

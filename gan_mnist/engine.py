@@ -125,6 +125,13 @@ class Trainer(keras.Model):
     def metrics(self):
         return self.trackers
 
+    @property
+    def checked_records(self):
+        """The records that must stay finite, or training has diverged: all of ``RECORDS``
+        (a model that records NaN on purpose, for a network it leaves out, names fewer).
+        """
+        return self.RECORDS
+
     def compile(self, steps_per_execution, jit_compile, networks, **kwargs):
         """Compile with ``jit_compile`` (``"auto"``: XLA on a GPU, and on a CPU for ``networks``
         without convolutions; never with op determinism, several replicas or eager runs).

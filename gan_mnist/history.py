@@ -1,7 +1,8 @@
 """The per-step training history: its columns, the callback that writes it, the one reader.
 
 A history holds one row per training step (generator update): the step (1 for the first
-update), both losses and the mean discriminator outputs on real and generated images. Runs
+update) and what the model records (a GAN's ``RECORDS``: both losses and the mean discriminator
+outputs on real and generated images; InfoGAN and the semi-supervised GAN add a loss). Runs
 write it as ``history.csv`` (appended while training, readable at any time) or as a JSON dict
 of lists; ``read_history`` reads those files and the in-memory forms alike.
 """
@@ -99,16 +100,18 @@ def read_history(source):
     }
 
 
-def read_run_history(path):
+def read_run_history(path, columns=COLUMNS):
     """A run's ``history.csv`` up to its first damaged row: ``(history, problem)``.
 
-    The rows must be ``COLUMNS`` with steps 1, 2, 3, ... in order; reading stops at the first
-    row that is not (a foreign or damaged row, a step written twice or skipped) and ``problem``
-    says where and why (``None`` when the whole file is sound). A last row cut short by a kill
-    is left out silently. A missing file is an empty history; a file whose header is not
-    ``COLUMNS`` raises ``ValueError``.
+    The rows must be ``columns`` (a GAN's ``COLUMNS``, or ``step`` and another model's
+    ``RECORDS``) with steps 1, 2, 3, ... in order; reading stops at the first row that is not (a
+    foreign or damaged row, a step written twice or skipped) and ``problem`` says where and why
+    (``None`` when the whole file is sound). A last row cut short by a kill is left out
+    silently. A missing file is an empty history; a file whose header is not ``columns`` raises
+    ``ValueError``.
     """
-    history = {name: [] for name in COLUMNS}
+    columns = tuple(columns)
+    history = {name: [] for name in columns}
     path = Path(path)
     if not path.is_file():
         return history, None
@@ -116,17 +119,17 @@ def read_run_history(path):
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     lines = text.splitlines()
-    if lines and tuple(lines[0].split(",")) != COLUMNS:
+    if lines and tuple(lines[0].split(",")) != columns:
         raise ValueError(
             f"{path} is not a history of gan_mnist: its header is {lines[0][:80]!r}, not "
-            f"{','.join(COLUMNS)!r}. Move it away (or start the run over)."
+            f"{','.join(columns)!r}. Move it away (or start the run over)."
         )
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split(",")
         expected = len(history["step"]) + 1
         try:
-            if len(cells) != len(COLUMNS):
-                raise ValueError(f"{len(cells)} cells instead of {len(COLUMNS)}")
+            if len(cells) != len(columns):
+                raise ValueError(f"{len(cells)} cells instead of {len(columns)}")
             step = int(cells[0])
             values = [float(cell) for cell in cells[1:]]
         except ValueError as error:
@@ -136,32 +139,33 @@ def read_run_history(path):
                 f"line {number} of {path} holds step {step} where step {expected} belongs"
             )
         history["step"].append(step)
-        for name, value in zip(RECORDS, values):
+        for name, value in zip(columns[1:], values):
             history[name].append(value)
     return history, None
 
 
-def write_csv(path, history):
-    """Write a history (a dict of ``COLUMNS`` lists) as CSV, atomically."""
+def write_csv(path, history, columns=COLUMNS):
+    """Write a history (a dict of lists of ``columns``) as CSV, atomically."""
 
     def write(temporary):
         with open(temporary, "w", newline="") as stream:
             writer = csv.writer(stream)
-            writer.writerow(COLUMNS)
-            writer.writerows(zip(*(history[name] for name in COLUMNS)))
+            writer.writerow(columns)
+            writer.writerows(zip(*(history[name] for name in columns)))
 
     files.write_atomically(path, write)
 
 
 class StepHistory(keras.callbacks.Callback):
-    """Write one row per training step (``COLUMNS``) to a ``.csv`` or ``.json`` file.
+    """Write one row per training step to a ``.csv`` or ``.json`` file: ``step`` and the
+    model's ``RECORDS`` (a GAN's: ``COLUMNS``).
 
     CSV rows are appended after every execution, so the file is readable with
     ``csv.DictReader`` while training runs; JSON (a dict of lists for ``json.load``) is
     rewritten at the end of each epoch. With ``append`` an existing file is continued after
     dropping rows beyond the current step (those of a run that went past its last
     checkpoint); otherwise the file starts afresh. ``history`` holds this callback's rows as a
-    dict of lists. The model gives its new rows with ``latest_steps()``: dicts of ``COLUMNS``.
+    dict of lists. The model gives its new rows with ``latest_steps()``: dicts of its columns.
     """
 
     def __init__(self, path, append=False):
@@ -170,15 +174,17 @@ class StepHistory(keras.callbacks.Callback):
         if self.path.suffix not in (".csv", ".json"):
             raise ValueError(f"The history file must end in .csv or .json, got {self.path.name}.")
         self.append = append
+        self.columns = COLUMNS
         self.history = {name: [] for name in COLUMNS}
 
     def on_train_begin(self, logs=None):
+        self.columns = ("step",) + tuple(self.model.RECORDS)
         step = int(self.model.step_counter.numpy())
-        kept = {name: [] for name in COLUMNS}
+        kept = {name: [] for name in self.columns}
         if self.append and self.path.is_file():
             earlier = read_history(self.path)
             keep = [index for index, number in enumerate(earlier["step"]) if number <= step]
-            kept = {name: [earlier[name][index] for index in keep] for name in COLUMNS}
+            kept = {name: [earlier[name][index] for index in keep] for name in self.columns}
         self.history = kept
         self._write_all()
 
@@ -186,16 +192,16 @@ class StepHistory(keras.callbacks.Callback):
         if self.path.suffix == ".json":
             files.write_text(self.path, json.dumps(self.history))
         else:
-            write_csv(self.path, self.history)
+            write_csv(self.path, self.history, self.columns)
 
     def on_train_batch_end(self, batch, logs=None):
         rows = self.model.latest_steps()
         for row in rows:
-            for name in COLUMNS:
+            for name in self.columns:
                 self.history[name].append(row[name])
         if self.path.suffix == ".csv" and rows:
             text = io.StringIO(newline="")
-            csv.writer(text).writerows([row[name] for name in COLUMNS] for row in rows)
+            csv.writer(text).writerows([row[name] for name in self.columns] for row in rows)
             with open(self.path, "ab", buffering=0) as stream:
                 end = stream.seek(0, os.SEEK_END)
                 data = memoryview(text.getvalue().encode())

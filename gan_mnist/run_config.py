@@ -98,8 +98,56 @@ def _widths(name, value):
     return tuple(int(width) for width in value)
 
 
+class Settings:
+    """What every run's settings can do (``RunConfig``, ``learner_config``'s configs): copies,
+    JSON, and the settings that stop one run from being resumed as another. Subclasses are
+    frozen dataclasses that name, in ``resume_keys()``, the settings a resumed run must share.
+    """
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """The settings as a dict of JSON types (tuples become lists)."""
+        return {
+            field.name: list(value) if isinstance(value, tuple) else value
+            for field in dataclasses.fields(self)
+            for value in [getattr(self, field.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config of ``to_dict``'s output; unknown keys raise, missing ones take defaults."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"Unknown setting(s) {unknown} for {cls.__name__}.")
+        return cls(**values)
+
+    def to_json(self):
+        """``to_dict`` as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        """The config of ``to_json``'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def differences(self, other):
+        """``{key: (this value, other value)}`` for every setting of ``resume_keys()`` that
+        differs.
+        """
+        if type(other) is not type(self):
+            raise ValueError(f"A {type(self).__name__} is not compared with a "
+                             f"{type(other).__name__}: they are runs of different models.")
+        mine, theirs = self.to_dict(), other.to_dict()
+        return {key: (mine[key], theirs[key]) for key in self.resume_keys()
+                if mine[key] != theirs[key]}
+
+
 @dataclasses.dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Settings):
     """Every setting of a training run; see the module docstring. Validated when made.
 
     Defaults are the recommended DCGAN's. ``generator_widths``/``discriminator_widths`` of
@@ -280,42 +328,8 @@ class RunConfig:
         """``"mlp"`` or ``"dcgan"``: the kind of networks of the preset."""
         return "mlp" if self.preset in MLP_PRESETS else "dcgan"
 
-    def replace(self, **changes):
-        """A copy with ``changes`` applied (and validated)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        """The settings as a dict of JSON types (tuples become lists)."""
-        return {
-            field.name: list(value) if isinstance(value, tuple) else value
-            for field in dataclasses.fields(self)
-            for value in [getattr(self, field.name)]
-        }
-
-    @classmethod
-    def from_dict(cls, values):
-        """The config of ``to_dict``'s output; unknown keys raise, missing ones take defaults."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"Unknown setting(s) {unknown} for RunConfig.")
-        return cls(**values)
-
-    def to_json(self):
-        """``to_dict`` as indented JSON text."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text):
-        """The config of ``to_json``'s output."""
-        return cls.from_dict(json.loads(text))
-
-    def differences(self, other):
-        """``{key: (this value, other value)}`` for every ``RESUME_KEYS`` setting that differs.
-
-        With a learning-rate decay the number of steps counts too: it sets where the rates
-        reach zero.
+    def resume_keys(self):
+        """``RESUME_KEYS``, and with a learning-rate decay the number of steps too: it sets where
+        the rates reach zero.
         """
-        mine, theirs = self.to_dict(), other.to_dict()
-        keys = RESUME_KEYS + (("steps",) if self.decay_start is not None else ())
-        return {key: (mine[key], theirs[key]) for key in keys if mine[key] != theirs[key]}
+        return RESUME_KEYS + (("steps",) if self.decay_start is not None else ())

@@ -175,6 +175,13 @@ class SemiSupervisedGAN(engine.Trainer):
         super().compile(steps_per_execution, jit_compile, (self.generator, self.discriminator),
                         **kwargs)
 
+    @property
+    def checked_records(self):
+        """All records, or without the unsupervised loss (the baseline) only those of D on the
+        labelled digits: the others are NaN (``supervised_step``).
+        """
+        return self.RECORDS if self.unsupervised_weight else ("d_loss", "supervised_loss")
+
     def fit(self, x=None, y=None, **kwargs):
         if y is not None:
             raise ValueError("fit takes the unlabelled images only; the labelled ones (and the "
