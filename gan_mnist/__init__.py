@@ -1,8 +1,9 @@
 """gan_mnist: the package behind the GAN-on-MNIST notebook tutorial series.
 
-The pieces a lesson reaches for first are here: ``load_mnist``, ``RunConfig``, ``train``,
-``Run``, ``GAN``, ``build_gan``, ``set_seed``, ``pretrained`` (the shipped generators) and
-``explore`` (a live widget, with ipywidgets); the modules hold the rest
+The pieces a lesson reaches for first are here: ``load_mnist``, ``RunConfig`` (and
+``InfoGANConfig``, ``SemiSupervisedConfig``), ``train``, ``Run``, ``GAN``, ``build_gan``,
+``set_seed``, ``pretrained`` (the shipped generators) and ``explore`` (a live widget, with
+ipywidgets); the modules hold the rest
 (``docs/architecture.md`` shows how they fit together). Names load on first use, so importing
 the package (or asking the command line for ``--help``) starts neither TensorFlow nor
 ipywidgets.
@@ -15,7 +16,8 @@ __version__ = "0.1.0"
 MODULES = (
     "animation", "callbacks", "checkpoints", "class_metrics", "clustering", "conditioning",
     "config", "data", "diffusion", "engine", "evaluator", "explorer", "families", "family_base",
-    "history", "images", "infogan", "latent", "layers", "losses", "manifolds", "metrics",
+    "history", "images", "infogan", "latent", "layers", "learner_config", "learners",
+    "losses", "manifolds", "metrics",
     "models", "schedules", "semi_supervised", "shipped", "speed", "styles", "vae",
     "visualize",
 )
@@ -25,6 +27,7 @@ NAMES = {
     "TrainingResult": "training", "train": "training", "set_seed": "seeding",
     "fast_mode": "config", "pick": "config", "download_mnist": "data", "load_mnist": "data",
     "make_dataset": "data", "pretrained": "shipped", "explore": "explorer",
+    "InfoGANConfig": "learner_config", "SemiSupervisedConfig": "learner_config",
 }
 
 __all__ = sorted(MODULES + tuple(NAMES))

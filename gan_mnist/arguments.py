@@ -8,8 +8,8 @@ import math
 
 import gan_mnist
 from gan_mnist.choices import (
-    ARCHITECTURES, EVALUATION_SEED, EVALUATOR_SETTINGS, LABEL_DISTRIBUTIONS, LOSSES, MAX_SAMPLES,
-    PRESETS, REFERENCES, SAMPLE_COUNT,
+    ARCHITECTURES, EVALUATION_SEED, EVALUATOR_SETTINGS, LABEL_DISTRIBUTIONS, LEARNER_MODELS, LOSSES,
+    MAX_SAMPLES, PRESETS, REFERENCES, SAMPLE_COUNT,
 )
 
 PROG = "gan-mnist"
@@ -70,12 +70,16 @@ def _add_train(commands):
         (
             "Train a GAN on the 60,000 MNIST training digits into a run folder: config.json, "
             "history.csv (one row per step), checkpoints/, frames/, progress.gif, losses.png, "
-            "samples.png and metrics.json. Settings left out come from the preset. Stop it "
+            "samples.png and metrics.json. Settings left out come from the preset (for "
+            "infogan and semi-supervised: from the paper; they keep no frames). Stop it "
             "with Ctrl-C (or kill) and run the same command with --resume to continue."
         ),
     )
-    train.add_argument("--model", required=True, choices=sorted(ARCHITECTURES),
-                       help="mlp: the fully connected GAN; dcgan: the convolutional one")
+    train.add_argument("--model", required=True, choices=(*sorted(ARCHITECTURES), *LEARNER_MODELS),
+                       help="mlp: the fully connected GAN; dcgan: the convolutional one; "
+                            "infogan: InfoGAN, whose codes find the digits without labels; "
+                            "semi-supervised: a GAN whose discriminator learns to classify "
+                            "digits from a few labels (lesson \"What a GAN learns\")")
     conditioning = train.add_mutually_exclusive_group()
     conditioning.add_argument("--conditional", action="store_true",
                               help="give both networks the digit's label: digits on demand (not "
@@ -125,7 +129,8 @@ def _add_train(commands):
     train.add_argument("--seed", type=_integer(0), default=0,
                        help="seeds the weights, batches and noise (default: 0)")
     train.add_argument("--run-dir", metavar="DIR",
-                       help="the run folder (default: runs/MODEL-PRESET-LOSS-seedSEED)")
+                       help="the run folder (default: runs/MODEL-PRESET-LOSS-seedSEED; "
+                            "runs/infogan-seedSEED, runs/semi-supervised-Llabels-seedSEED)")
     start = train.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
                        help="continue the run in --run-dir from its last checkpoint")
@@ -146,7 +151,25 @@ def _add_train(commands):
                             "DIR/tensorboard")
     train.add_argument("--eval-samples", type=_integer(0, MAX_SAMPLES),
                        default=MAX_SAMPLES, metavar="N",
-                       help="samples scored for metrics.json (default: 10,000; 0: no metrics)")
+                       help="samples scored for metrics.json (default: 10,000; 0: no metrics); "
+                            "for infogan and semi-supervised, the test digits scored")
+    learner = train.add_argument_group("infogan and semi-supervised")
+    learner.add_argument("--info-weight", type=_number(0.0), metavar="W",
+                         help="infogan: lambda, the weight of the information term (default: "
+                              "1, the paper's)")
+    learner.add_argument("--widths", type=_integer(1), nargs=3, metavar=("C1", "C2", "FC"),
+                         help="infogan: the discriminator's two convolutions and dense layer, "
+                              "mirrored by the generator (default: the paper's 64 128 1024)")
+    learner.add_argument("--labels", type=_integer(10), metavar="L",
+                         help="semi-supervised: labelled training digits, as many of each "
+                              "class (a multiple of 10; default: 100)")
+    learner.add_argument("--label-seed", type=_integer(0), metavar="S",
+                         help="semi-supervised: seed of which digits are labelled (default: "
+                              "--seed)")
+    learner.add_argument("--unsupervised-weight", type=_number(0.0), metavar="W",
+                         help="semi-supervised: the GAN loss's weight against the labels "
+                              "(default: 0.5, the paper's code; 0: the same network on the "
+                              "labelled digits alone)")
 
 
 def _command(commands, name, summary, description):
@@ -202,7 +225,8 @@ def build_parser():
             "or floats in [0, 1] or [-1, 1]), with gan_mnist.metrics: Frechet and kernel "
             "distances, classifier score, class coverage, precision, recall, density and "
             "coverage, each with the value real digits get (floor_*), and per-class scores. "
-            "Prints JSON."
+            "A run of infogan or semi-supervised gets its paper's scores on the first N test "
+            "digits instead (the categorical code's error, or the test error). Prints JSON."
         ),
     )
     source = evaluate.add_mutually_exclusive_group(required=True)
@@ -246,8 +270,8 @@ def build_parser():
         commands, "export", "write a run's generator as a .keras file",
         (
             "Write the generator of a run's latest checkpoint as a .keras file that "
-            "keras.saving.load_model(path, safe_mode=True) loads; it maps latent vectors to "
-            "images in the run's value range."
+            "keras.saving.load_model(path, safe_mode=True) loads; it maps latent vectors (for "
+            "infogan: noise and codes) to images in the run's value range."
         ),
     )
     export.add_argument("--run-dir", required=True, metavar="DIR", help="a run folder of train")

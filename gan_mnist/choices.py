@@ -10,6 +10,8 @@ MLP_PRESETS = ("vanilla", "leaky")
 DCGAN_PRESETS = ("classic", "recommended")
 PRESETS = MLP_PRESETS + DCGAN_PRESETS
 ARCHITECTURES = {"mlp": MLP_PRESETS, "dcgan": DCGAN_PRESETS}
+# gan_mnist.learners: the GANs of lesson "What a GAN learns", as the command line names them.
+LEARNER_MODELS = ("infogan", "semi-supervised")
 
 # gan_mnist.losses: the GAN losses, and those whose real label can be smoothed.
 LOSSES = ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge")

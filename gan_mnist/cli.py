@@ -1,8 +1,11 @@
 """The ``gan-mnist`` command line, also run as ``python -m gan_mnist``: its commands.
 
-- ``train`` trains a GAN into a run folder (``gan_mnist.Run``); ``--resume`` continues one.
+- ``train`` trains a GAN, InfoGAN or the semi-supervised GAN into a run folder
+  (``gan_mnist.Run``; its settings from ``gan_mnist.train_arguments``); ``--resume`` continues
+  one.
 - ``sample`` draws digits from a run's latest checkpoint; ``evaluate`` prints the metrics of a
-  run or of a ``.npy`` file of images as JSON; ``export`` writes a run's generator.
+  run or of a ``.npy`` file of images as JSON (for InfoGAN and the semi-supervised GAN, their
+  papers' scores); ``export`` writes a run's generator.
 - ``data`` downloads or verifies MNIST; ``train-evaluator`` trains the metrics' classifier.
 
 Results go to stdout, everything else (progress, notes, errors) to stderr. Every command ends
@@ -20,103 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist import run_config, stops
+from gan_mnist import learner_config, run_config, stops
 from gan_mnist.arguments import PROG, UsageError, build_parser, one_line
 from gan_mnist.backend import problem as backend_problem
-from gan_mnist.choices import ARCHITECTURES as MODELS
-from gan_mnist.choices import SMOOTHED_LOSSES
-
-DEFAULT_PRESETS = {"mlp": "vanilla", "dcgan": "recommended"}
-TRAINING_IMAGES = 60_000
-# Without --snapshot-every / --checkpoint-every a run takes about 20 snapshots and 10
-# checkpoints, at round intervals (1, 2 or 5 times a power of ten).
-SNAPSHOTS_PER_RUN = 20
-CHECKPOINTS_PER_RUN = 10
-
-
-def _round_interval(value):
-    """The largest of 1, 2, 5, 10, 20, 50, ... that is at most ``value`` (at least 1)."""
-    if value < 1:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    return max(factor * power for factor in (1, 2, 5) if factor * power <= value)
-
+from gan_mnist.train_arguments import describe, resolve_config, takes_labels
 
 # ---------------------------------------------------------------------------------------------
 # train.
-
-
-def resolve_config(arguments):
-    """The ``RunConfig`` and run folder of a ``train`` command (the preset fills the gaps)."""
-    model = arguments.model
-    preset = arguments.preset or DEFAULT_PRESETS[model]
-    if preset not in MODELS[model]:
-        raise UsageError(
-            f"argument --preset: {preset!r} is not a preset of --model {model}; "
-            f"choose from {', '.join(MODELS[model])}"
-        )
-    defaults = run_config.PRESET_SETTINGS[preset]
-    loss = arguments.loss or defaults["loss"]
-    if arguments.label_smoothing and loss not in SMOOTHED_LOSSES:
-        raise UsageError(
-            f"argument --label-smoothing: only the minimax and non_saturating losses smooth "
-            f"labels, not --loss {loss}"
-        )
-    batch_size = arguments.batch_size or defaults["batch_size"]
-    if batch_size > TRAINING_IMAGES:
-        raise UsageError(
-            f"argument --batch-size: at most {TRAINING_IMAGES:,} (the training set), "
-            f"got {batch_size:,}"
-        )
-    if arguments.jit and arguments.deterministic:
-        raise UsageError(
-            "argument --jit: XLA cannot run with --deterministic (Keras turns it off under "
-            "op determinism); drop one of them"
-        )
-    if arguments.steps is not None:
-        steps = arguments.steps
-    elif arguments.epochs is not None:
-        steps = arguments.epochs * (TRAINING_IMAGES // batch_size)
-    else:
-        steps = defaults["steps"]
-    if arguments.decay_start is not None and arguments.decay_start >= steps:
-        raise UsageError(f"argument --decay-start: must be below the run's {steps:,} steps")
-    given = dict(
-        loss=arguments.loss, label_smoothing=arguments.label_smoothing,
-        learning_rate=arguments.learning_rate, beta_1=arguments.beta_1,
-        jit_compile=arguments.jit,
-    )
-    if arguments.conditional and preset == "classic":
-        raise UsageError("argument --conditional: the classic DCGAN has no conditional version")
-    if arguments.clusters and preset == "classic":
-        raise UsageError("argument --clusters: the classic DCGAN has no conditional version")
-    config = run_config.RunConfig.from_preset(
-        preset, **{key: value for key, value in given.items() if value is not None},
-        conditional=arguments.conditional, clusters=arguments.clusters,
-        ema_decay=arguments.ema_decay, decay_start=arguments.decay_start,
-        minibatch_std=arguments.minibatch_std,
-        label_distribution=arguments.label_distribution,
-        batch_size=batch_size, steps=steps, d_steps=arguments.d_steps,
-        gradient_penalty=arguments.gradient_penalty, mode_seeking=arguments.mode_seeking,
-        seed=arguments.seed,
-        deterministic=arguments.deterministic,
-        snapshot_every=arguments.snapshot_every or _round_interval(steps / SNAPSHOTS_PER_RUN),
-        checkpoint_every=(
-            arguments.checkpoint_every or _round_interval(steps / CHECKPOINTS_PER_RUN)
-        ),
-        eval_samples=arguments.eval_samples, tensorboard=arguments.tensorboard,
-    )
-    kind = f"conditional-{model}" if config.conditional else model
-    if config.clusters:
-        kind = f"clusters{config.clusters}-{model}"
-    run_dir = arguments.run_dir or str(Path("runs") / f"{kind}-{preset}-{loss}-seed{config.seed}")
-    return config, Path(run_dir)
-
-
-def _kind(config):
-    if config.clusters:
-        return f"self-conditioned ({config.clusters} clusters) "
-    return "conditional " * config.conditional
 
 
 def _train(arguments):
@@ -131,9 +44,8 @@ def _train(arguments):
         step = int(progress.model.step_counter.numpy())
         start = f"continuing from step {step:,}" if step else "starting at step 0"
         print(
-            f"Training {_kind(config)}{config.architecture} (preset "
-            f"{config.preset}, loss {config.loss}) for "
-            f"{config.steps:,} steps of batch {config.batch_size} into {run_dir}, {start}.",
+            f"Training {describe(config)} for {config.steps:,} steps of batch "
+            f"{config.batch_size} into {run_dir}, {start}.",
             flush=True,
         )
 
@@ -141,7 +53,7 @@ def _train(arguments):
     arguments.progress = progress
     started = time.perf_counter()
     result = training.train(
-        config, images, run_dir, labels=labels if config.conditional else None,
+        config, images, run_dir, labels=labels if takes_labels(config) else None,
         resume=arguments.resume, overwrite=arguments.overwrite,
         callbacks=[keras.callbacks.LambdaCallback(on_train_begin=announce), progress],
         command=shlex.join([PROG] + arguments.argv),
@@ -174,7 +86,10 @@ def _sample(arguments):
 
     from gan_mnist.conditioning import NUM_CLASSES, digits_in_rows
 
-    gan, step = Run(arguments.run_dir).load_gan()
+    run = Run(arguments.run_dir)
+    if not isinstance(run.config(), run_config.RunConfig):
+        return _sample_learner(arguments, run, out)
+    gan, step = run.load_gan()
     if arguments.digit is not None and not gan.conditional:
         raise UsageError(f"argument --digit: {arguments.run_dir} is not a conditional run")
     if arguments.cluster is not None and not gan.self_conditioned:
@@ -208,12 +123,60 @@ def _sample(arguments):
     return 0
 
 
+def _sample_learner(arguments, run, out):
+    """``sample`` from an InfoGAN run (one row per categorical code) or a semi-supervised one."""
+    import numpy as np
+
+    from gan_mnist import files, learners, visualize
+
+    config = run.config()
+    for dest, unset in (("digit", None), ("cluster", None), ("truncation", 1.0)):
+        if getattr(arguments, dest) != unset:
+            raise UsageError(f"argument --{dest}: {arguments.run_dir} is a run of --model "
+                             f"{learner_config.COMMAND_NAMES[config.model]}, which does not take "
+                             "it")
+    model, step = run.load_gan()
+    images, rows = learners.draw(model, arguments.n, seed=arguments.seed)
+    if out.suffix.lower() == ".png":
+        visualize.save_grid(images, out, rows=rows, cols=math.ceil(arguments.n / rows),
+                            value_range=(0.0, 1.0))
+    else:
+        files.write_atomically(out, lambda temporary: np.save(temporary, images))
+    which = ", one row per categorical code" if config.model == "infogan" else ""
+    print(f"Wrote {arguments.n} samples{which} (seed {arguments.seed}) from step {step:,} of "
+          f"{arguments.run_dir} to {out}.")
+    return 0
+
+
+def _evaluate_learner(arguments, run, config):
+    """``evaluate`` an InfoGAN or semi-supervised run: the paper's scores on the test digits."""
+    from gan_mnist import data, learners
+
+    if arguments.reference != "test":
+        raise UsageError(f"argument --reference: {arguments.run_dir} is scored on the test "
+                         "digits only")
+    if (isinstance(config, learner_config.InfoGANConfig) and arguments.n is not None
+            and arguments.n < learner_config.MIN_INFOGAN_SCORED):
+        raise UsageError(f"argument --n: at least {learner_config.MIN_INFOGAN_SCORED} for an "
+                         "InfoGAN run (Q reads digits by batch statistics)")
+    model, step = run.load_gan()
+    images, labels = data.load_mnist("test")
+    found = learners.scores(model, config, images, labels, n=arguments.n, seed=arguments.seed)
+    return dict(run_dir=str(arguments.run_dir), step=step, seed=arguments.seed, **found)
+
+
 def _evaluate(arguments):
     import numpy as np
 
     from gan_mnist import class_metrics, evaluator, metrics
     from gan_mnist.run import Run
 
+    if arguments.run_dir is not None:
+        run = Run(arguments.run_dir)
+        config = run.config()
+        if not isinstance(config, run_config.RunConfig):
+            print(json.dumps(_evaluate_learner(arguments, run, config), indent=2))
+            return 0
     evaluator.load_evaluator()
     if arguments.images is not None:
         images = np.load(arguments.images, allow_pickle=False)
@@ -267,10 +230,19 @@ def _export(arguments):
     from gan_mnist import files
     from gan_mnist.run import Run
 
-    gan, step = Run(arguments.run_dir).load_gan()
+    run = Run(arguments.run_dir)
+    gan, step = run.load_gan()
     files.write_atomically(out, lambda temporary: gan.generator.save(temporary))
-    print(f"Wrote the generator of {arguments.run_dir} at step {step:,} to {out} (latent "
-          f"{gan.latent} of {gan.latent_dim}, images in {list(gan.value_range)}).")
+    config = run.config()
+    if isinstance(config, learner_config.InfoGANConfig):
+        inputs = (f"noise of {config.noise_dim} uniform in [-1, 1], a one-hot code of "
+                  f"{config.categories} and {config.continuous} continuous codes, concatenated")
+    elif isinstance(config, learner_config.SemiSupervisedConfig):
+        inputs = f"noise of {config.noise_dim} uniform in [0, 1]"
+    else:
+        inputs = f"latent {gan.latent} of {gan.latent_dim}"
+    print(f"Wrote the generator of {arguments.run_dir} at step {step:,} to {out} ({inputs}, "
+          f"images in {list(gan.value_range)}).")
     return 0
 
 

@@ -14,7 +14,11 @@
     ├── clusters.npz   a self-conditioned run's clusters (gan_mnist.clustering)
     └── tensorboard/   TensorBoard logs (with tensorboard=True)
 
-``gan_mnist.train(config, images, run_dir)`` and the command line both go through it.
+A run of InfoGAN or of the semi-supervised GAN (``gan_mnist.learner_config``) keeps its config
+(which names its model), its history (with the model's own records), checkpoints, losses.png,
+samples.png (InfoGAN's: 100 digits, one row per categorical code) and, with eval_samples, its
+paper's scores in metrics.json (``gan_mnist.learners``); no frames, GIF, clusters or TensorBoard
+logs. ``gan_mnist.train(config, images, run_dir)`` and the command line both go through it.
 """
 
 import contextlib
@@ -34,6 +38,7 @@ import numpy as np
 from gan_mnist import animation, callbacks, checkpoints, conditioning, files, history, visualize
 from gan_mnist.choices import EVALUATION_SEED, SAMPLE_COUNT, SAMPLE_SEED
 from gan_mnist.gan import build_gan
+from gan_mnist.learner_config import NAMES, config_from_dict
 from gan_mnist.run_config import RunConfig
 
 MAX_GIF_FRAMES = 60
@@ -105,10 +110,13 @@ class Run:
             raise ValueError(f"{self.config_path} is not valid JSON ({error}).") from None
 
     def config(self):
-        """The run's ``RunConfig``, read from ``config.json``."""
+        """The run's config, read from ``config.json``: a GAN's ``RunConfig``, or the
+        ``InfoGANConfig`` or ``SemiSupervisedConfig`` of the model it names
+        (``learner_config.config_from_dict``).
+        """
         settings = {key: value for key, value in self.record().items() if key not in RECORD_KEYS}
         try:
-            return RunConfig.from_dict(settings)
+            return config_from_dict(settings)
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"{self.config_path} does not hold the settings of this version of gan_mnist "
@@ -141,9 +149,15 @@ class Run:
         """The run's GAN at its newest checkpoint: ``(gan, step)``.
 
         ``networks`` are the run's own ``(generator, discriminator)`` when it was trained with
-        networks of its own rather than its preset's.
+        networks of its own rather than its preset's. An InfoGAN or semi-supervised run gives
+        its ``InfoGAN`` or ``SemiSupervisedGAN`` (``learners.build``; the semi-supervised one
+        reads its labelled digits from the MNIST training set again).
         """
-        gan = build_gan(self.config().replace(jit_compile=False), networks)
+        config = self.config()
+        if isinstance(config, RunConfig):
+            gan = build_gan(config.replace(jit_compile=False), networks)
+        else:
+            gan = _build_learner(config)
         step = checkpoints.restore_newest(gan, self.checkpoints_dir, note)
         if step is None:
             raise FileNotFoundError(
@@ -200,7 +214,8 @@ class Run:
         of checkpoints whose index a stop already deleted are removed (``checkpoints.orphans``).
         ``None``: no checkpoint yet.
         """
-        kept, problem = history.read_run_history(self.history_path)
+        columns = ("step",) + tuple(gan.RECORDS)
+        kept, problem = history.read_run_history(self.history_path, columns)
         if problem:
             note(f"{problem[0].upper()}{problem[1:]}; keeping steps 1-{len(kept['step']):,}.")
         checkpoints.remove_orphans(self.checkpoints_dir, note)
@@ -210,14 +225,16 @@ class Run:
             return None
         checkpoints.discard_after(self.checkpoints_dir, step)
         self.clear(after_step=step)
-        history.write_csv(self.history_path, {name: values[:step] for name, values in kept.items()})
+        history.write_csv(self.history_path,
+                          {name: values[:step] for name, values in kept.items()}, columns)
         return step
 
     def start(self, config, resume=False, overwrite=False):
         """Get the folder ready for training ``config``; return the stored record or ``None``.
 
-        A non-empty folder is refused unless ``resume`` (its config must match ``config`` in
-        ``RESUME_KEYS``) or ``overwrite`` (its outputs are deleted first).
+        A non-empty folder is refused unless ``resume`` (its config must be of the same model
+        and match ``config`` in its ``resume_keys()``) or ``overwrite`` (its outputs are deleted
+        first).
         """
         if self.is_empty():
             return None
@@ -235,7 +252,13 @@ class Run:
         if overwrite:
             self.clear()
             return None
-        differences = config.differences(self.config())
+        stored = self.config()
+        if type(stored) is not type(config):
+            raise ValueError(
+                f"Cannot resume {self.directory}: it holds a run of {_model_name(stored)}, not "
+                f"of {_model_name(config)}. Choose another folder."
+            )
+        differences = config.differences(stored)
         if differences:
             listed = "; ".join(
                 f"{key} {stored!r} (this run: {wanted!r})"
@@ -328,6 +351,21 @@ class Run:
             f"{scores['classes_seen']} classes seen, worst class {scores['worst_class']} at "
             f"{scores['worst_class_ratio']:.1f}x its floor{accuracy}"
         )
+
+
+def _model_name(config):
+    return "a GAN" if isinstance(config, RunConfig) else NAMES[config.model]
+
+
+def _build_learner(config):
+    """The untrained model of an InfoGAN or semi-supervised config, to restore a run into (its
+    initial weights are overwritten, so nothing is seeded).
+    """
+    from gan_mnist import data, learners
+
+    if config.model == "semi_supervised":
+        return learners.build(config, *data.load_mnist("train"))
+    return learners.build(config)
 
 
 def _holder(descriptor):

@@ -1,27 +1,31 @@
-"""``train``: a whole training run in one call, from a ``RunConfig`` and the training images."""
+"""``train``: a whole training run in one call, from a ``RunConfig`` (or the config of a GAN of
+lesson "What a GAN learns", ``gan_mnist.learner_config``) and the training images."""
 
 from dataclasses import dataclass, field
 
-
 from gan_mnist import callbacks as callbacks_module
-from gan_mnist import checkpoints, clustering, history, seeding
+from gan_mnist import checkpoints, clustering, history, learners, seeding
 from gan_mnist.backend import tf
-from gan_mnist.gan import GAN, build_gan
+from gan_mnist.engine import Trainer
+from gan_mnist.gan import build_gan
 from gan_mnist.run import Run
+from gan_mnist.run_config import RunConfig
 
 
 @dataclass
 class TrainingResult:
     """What ``train`` did: the trained ``gan``, the per-step ``history`` and the run folder.
 
-    ``history`` is a dict of lists with ``step``, ``d_loss``, ``g_loss``, ``d_real`` and
-    ``d_fake``; when resuming it covers the whole run, read back from the history file.
+    ``gan`` is a ``GAN``, or the ``InfoGAN`` or ``SemiSupervisedGAN`` of a learner's config.
+    ``history`` is a dict of lists with ``step`` and the model's ``RECORDS`` (a GAN's:
+    ``d_loss``, ``g_loss``, ``d_real`` and ``d_fake``); when resuming it covers the whole run,
+    read back from the history file.
     ``steps`` is the final step count and ``resumed_from`` the checkpoint step training
     continued from (``None`` for a fresh start). ``run`` is the ``Run`` (``None`` without a run
     folder) and ``outputs`` describes the files written at the end.
     """
 
-    gan: GAN
+    gan: Trainer
     history: dict
     steps: int
     resumed_from: int | None = None
@@ -50,14 +54,28 @@ def train(config, images, run_dir=None, *, labels=None, resume=False, overwrite=
     to ``config.steps``) or ``overwrite=True`` (start it over). ``callbacks`` run after the
     built-in ones and ``verbose`` is Keras' progress bar; ``command`` is recorded in
     config.json. A NaN or infinite loss stops training with ``callbacks.DivergenceError``.
+
+    ``config`` may instead be an ``InfoGANConfig`` (it takes no labels) or a
+    ``SemiSupervisedConfig`` (it takes the training images' ``labels`` and keeps
+    ``config.labels`` of them; see ``gan_mnist.learners.build``), trained in the same way. Their
+    run folders hold no frames: losses.png, samples.png and, with ``eval_samples``, their
+    paper's scores in metrics.json (``learners.write_outputs``).
     """
-    if run_dir is None and (config.snapshot_every or config.checkpoint_every or resume
-                            or config.tensorboard or config.eval_samples):
+    if not isinstance(config, RunConfig):
+        if networks is not None or clustering is not None:
+            raise ValueError(f"networks and clustering are a GAN's; the "
+                             f"{type(config).__name__} builds its model's own networks.")
+        if run_dir is None and (config.checkpoint_every or resume or config.eval_samples):
+            raise ValueError("checkpoint_every, eval_samples and resume write to or read from "
+                             "a run folder; pass run_dir as well.")
+        learners.check_inputs(config, images, labels)
+    elif run_dir is None and (config.snapshot_every or config.checkpoint_every or resume
+                              or config.tensorboard or config.eval_samples):
         raise ValueError(
             "snapshot_every, checkpoint_every, tensorboard, eval_samples and resume write to "
             "or read from a run folder; pass run_dir as well."
         )
-    if config.clusters is not None:
+    if isinstance(config, RunConfig) and config.clusters is not None:
         if labels is not None:
             raise ValueError(
                 "A self-conditioned run (clusters=K) learns without labels: its clusters stand "
@@ -102,13 +120,25 @@ def _clusters(config, images, run, stored, given=None):
     return clustering.cluster_images(images, config.clusters, seed=config.seed)
 
 
-def _train(config, data, run, stored, networks, callbacks, verbose, command=None, given=None):
+def _build(config, data, run, stored, networks, given):
+    """The untrained model of ``config``, the data it fits on and its clusters (a
+    self-conditioned GAN's, else ``None``): ``(model, data, clusters)``.
+    """
+    if not isinstance(config, RunConfig):
+        seeding.set_seed(config.seed, deterministic=config.deterministic)
+        model = learners.build(config, *data)
+        # Only the images are fit on: the semi-supervised GAN keeps its few labelled digits.
+        return model, (data[0], None), None
     found = None
     if config.clusters is not None:
         found = _clusters(config, data[0], run, stored, given)
         data = (data[0], found.assignments)
     seeding.set_seed(config.seed, deterministic=config.deterministic)
-    gan = build_gan(config, networks, found)
+    return build_gan(config, networks, found), data, found
+
+
+def _train(config, data, run, stored, networks, callbacks, verbose, command=None, given=None):
+    gan, data, found = _build(config, data, run, stored, networks, given)
     result = TrainingResult(gan=gan, history=gan.step_history, steps=0, run=run)
     try:
         run_callbacks = []
@@ -128,7 +158,8 @@ def _train(config, data, run, stored, networks, callbacks, verbose, command=None
         result.steps = int(gan.step_counter.numpy())
         if run is not None:
             result.history = run.history()
-            result.outputs = run.write_outputs(gan, config)
+            result.outputs = (run.write_outputs(gan, config) if isinstance(config, RunConfig)
+                              else learners.write_outputs(run, gan, config))
     except OSError as error:
         if run is None:
             raise
@@ -174,7 +205,8 @@ def _fit(gan, data, config, done, run, callbacks, verbose):
 def _run_callbacks(run, config, append):
     """The callbacks that write a run folder: history, snapshots, checkpoints, TensorBoard."""
     written = [history.StepHistory(run.history_path, append=append)]
-    if config.snapshot_every:
+    gan_run = isinstance(config, RunConfig)  # InfoGAN and the semi-supervised GAN keep no frames.
+    if gan_run and config.snapshot_every:
         written.append(callbacks_module.Snapshots(
             run.frames_dir, config.snapshot_every, count=config.snapshot_count,
             seed=config.snapshot_seed,
@@ -182,7 +214,7 @@ def _run_callbacks(run, config, append):
     written.append(checkpoints.Checkpoints(
         run.checkpoints_dir, config.checkpoint_every, keep=config.keep_checkpoints
     ))
-    if config.tensorboard:
+    if gan_run and config.tensorboard:
         written.append(callbacks_module.TensorBoardLogger(
             run.tensorboard_dir, config.snapshot_every or config.steps,
             count=config.snapshot_count, seed=config.snapshot_seed,

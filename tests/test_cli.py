@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_mnist import Run, __version__, cli, data
+from gan_mnist import Run, __version__, cli, data, train_arguments
 from helpers import (ENVIRONMENT, checkpoint_step, finish, gan_mnist, in_process, start,
                      wait_for)
 
@@ -310,7 +310,7 @@ def test_label_smoothing_follows_the_loss():
 
 
 def test_round_intervals():
-    assert [cli._round_interval(value) for value in (0.4, 1, 3, 7, 10, 150, 499, 5000)] == [
+    assert [train_arguments.round_interval(value) for value in (0.4, 1, 3, 7, 10, 150, 499, 5000)] == [
         1, 1, 2, 5, 10, 100, 200, 5000
     ]
 
