@@ -41,7 +41,7 @@ NOT_PRINTED = {
         "0.9999": "the weight average's decay in the paper's code (gan_mnist.semi_supervised)",
         **{number: "the InfoGAN benchmark's three seeds, quoted from benchmarks/README.md"
            for number in ("39.2", "22.6", "13.8")},
-        "18.5": "the InfoGAN benchmark's 20-minute run, quoted from benchmarks/README.md"},
+        "19.7": "the InfoGAN benchmark's 20-minute runs' median, quoted from benchmarks/README.md"},
     "10_when_training_fails.ipynb": {"0.06": "three standard deviations of 0.02"},
     "14_where_gans_stand.ipynb": {
         **{number: "lesson 7's one-change table at 5,000 steps, quoted from its output"
