@@ -2,7 +2,8 @@
 
 ``InMemoryData`` holds the training images (and, for a conditional GAN, their labels) in
 device variables, copied once: the same arrays given again (by checksum) are not copied again,
-which matters when a notebook calls ``fit`` many times on 60,000 digits.
+which matters when a notebook calls ``fit`` many times on 60,000 digits. ``fit_inputs`` turns
+what ``fit`` was given (images, or a ``tf.data.Dataset`` of batches) into what Keras iterates.
 """
 
 import zlib
@@ -63,6 +64,51 @@ class InMemoryData:
         """The images (and labels, or ``None``) at ``indices``, gathered in the graph."""
         labels = None if self.labels is None else tf.gather(self.labels, indices)
         return tf.gather(self.images, indices), labels
+
+
+def fit_inputs(stored, x, y, batch_size, steps_per_epoch, value_range, image_shape, classes,
+               strategy):
+    """Keras' input for ``Trainer.fit``, the steps per epoch and the signature of the set-up.
+
+    A ``tf.data.Dataset`` ``x`` is read one batch per step (``batch_size`` must be ``None``);
+    images ``x`` (and labels ``y``) go into ``stored``, an ``InMemoryData``, and Keras gets one
+    element per step, the batch (``batch_size``, a positive integer) being drawn in the graph.
+    """
+    if isinstance(x, tf.data.Dataset):
+        if batch_size is not None:
+            raise ValueError(
+                "batch_size is set by the dataset; leave it out with a tf.data.Dataset."
+            )
+        if classes and not isinstance(x.element_spec, tuple):
+            raise ValueError("A conditional GAN needs a dataset of (images, labels) batches.")
+        if classes:
+            x = x.map(lambda images, labels, *rest: (images, tf.cast(labels, tf.int32)))
+        elif isinstance(x.element_spec, tuple):
+            x = x.map(lambda images, *rest: images)
+        if steps_per_epoch is not None:
+            return x.take(steps_per_epoch), steps_per_epoch, ("dataset", None)
+        cardinality = int(x.cardinality())
+        if cardinality <= 0:
+            raise ValueError(
+                "The dataset's length is infinite or unknown; pass steps_per_epoch."
+            )
+        return x, cardinality, ("dataset", None)
+    replicas = strategy.num_replicas_in_sync
+    images = stored.store(x, y, value_range, image_shape, classes, strategy)
+    if batch_size > images.shape[0]:
+        raise ValueError(
+            f"batch_size {batch_size} is larger than the {images.shape[0]} images given."
+        )
+    if batch_size % replicas:
+        raise ValueError(
+            f"batch_size {batch_size} must be a multiple of the {replicas} replicas."
+        )
+    if steps_per_epoch is None:
+        steps_per_epoch = images.shape[0] // batch_size
+    # Keras only needs one element per step: the batches are drawn in the graph. The
+    # finite dataset ends each epoch after exactly steps_per_epoch steps.
+    inputs = tf.data.Dataset.range(steps_per_epoch * replicas).batch(replicas)
+    return inputs, steps_per_epoch, ("memory", batch_size, id(images))
 
 
 def _checked_labels(labels, count, classes):

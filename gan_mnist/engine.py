@@ -23,7 +23,7 @@ import numpy as np
 
 from gan_mnist import seeding
 from gan_mnist.backend import keras, tf
-from gan_mnist.batches import InMemoryData
+from gan_mnist.batches import InMemoryData, fit_inputs
 from gan_mnist.history import RECORDS
 
 DEFAULT_BATCH_SIZE = 64
@@ -353,59 +353,18 @@ class Trainer(keras.Model):
         common = math.gcd(*intervals, current, steps_per_epoch if epochs > 1 else 0)
         return _largest_divisor(common, self.max_steps_per_execution)
 
-    def _inputs(self, x, y, batch_size, steps_per_epoch):
-        """Keras' input for ``fit``, the steps per epoch and the signature of the set-up."""
-        if isinstance(x, tf.data.Dataset):
-            if batch_size is not None:
-                raise ValueError(
-                    "batch_size is set by the dataset; leave it out with a tf.data.Dataset."
-                )
-            if self.classes and not isinstance(x.element_spec, tuple):
-                raise ValueError("A conditional GAN needs a dataset of (images, labels) batches.")
-            if self.classes:
-                x = x.map(lambda images, labels, *rest: (images, tf.cast(labels, tf.int32)))
-            elif isinstance(x.element_spec, tuple):
-                x = x.map(lambda images, *rest: images)
-            if steps_per_epoch is not None:
-                return x.take(steps_per_epoch), steps_per_epoch, ("dataset", None)
-            cardinality = int(x.cardinality())
-            if cardinality <= 0:
-                raise ValueError(
-                    "The dataset's length is infinite or unknown; pass steps_per_epoch."
-                )
-            return x, cardinality, ("dataset", None)
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        stored = self._state.data.store(x, y, self.value_range, self.image_shape,
-                                        self.classes, self.distribute_strategy)
-        batch_size = check_integer(
-            "batch_size", DEFAULT_BATCH_SIZE if batch_size is None else batch_size, 1
-        )
-        if batch_size > stored.shape[0]:
-            raise ValueError(
-                f"batch_size {batch_size} is larger than the {stored.shape[0]} images given."
-            )
-        if batch_size % replicas:
-            raise ValueError(
-                f"batch_size {batch_size} must be a multiple of the {replicas} replicas."
-            )
-        if steps_per_epoch is None:
-            steps_per_epoch = stored.shape[0] // batch_size
-        # Keras only needs one element per step: the batches are drawn in the graph. The
-        # finite dataset ends each epoch after exactly steps_per_epoch steps.
-        inputs = tf.data.Dataset.range(steps_per_epoch * replicas).batch(replicas)
-        return inputs, steps_per_epoch, ("memory", batch_size, id(stored))
-
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             steps_per_epoch=None, initial_epoch=0):
         """Train for exactly ``steps_per_epoch * (epochs - initial_epoch)`` steps.
 
         ``x`` is either the training images (uint8 digits as ``load_mnist`` gives them, scaled
         to ``value_range``, or float images already scaled), with their labels ``y`` for a
-        conditional model, or a ``tf.data.Dataset`` of image (or (image, label)) batches. Images are kept in memory on the device and ``batch_size`` of them (default
-        64) are drawn per step inside the graph; an epoch defaults to ``len(x) // batch_size``
-        steps. A dataset is read one batch per step; each epoch starts a new pass over it
-        (give it ``.repeat()`` when ``steps_per_epoch`` is larger than one pass). In-memory
-        images are the fast path.
+        conditional model, or a ``tf.data.Dataset`` of image (or (image, label)) batches
+        (``batches.fit_inputs``). Images are kept in memory on the device and ``batch_size`` of
+        them (default 64) are drawn per step inside the graph; an epoch defaults to
+        ``len(x) // batch_size`` steps. A dataset is read one batch per step; each epoch starts
+        a new pass over it (give it ``.repeat()`` when ``steps_per_epoch`` is larger than one
+        pass). In-memory images are the fast path.
 
         Returns Keras' ``History`` (per-epoch means); ``step_history`` has every step.
         """
@@ -418,7 +377,14 @@ class Trainer(keras.Model):
         if steps_per_epoch is not None:
             steps_per_epoch = check_integer("steps_per_epoch", steps_per_epoch, 1)
         callbacks = list(callbacks or [])
-        inputs, steps_per_epoch, signature = self._inputs(x, y, batch_size, steps_per_epoch)
+        if not isinstance(x, tf.data.Dataset):
+            batch_size = check_integer(
+                "batch_size", DEFAULT_BATCH_SIZE if batch_size is None else batch_size, 1
+            )
+        inputs, steps_per_epoch, signature = fit_inputs(
+            self._state.data, x, y, batch_size, steps_per_epoch, self.value_range,
+            self.image_shape, self.classes, self.distribute_strategy,
+        )
 
         size = self._execution_size(callbacks, steps_per_epoch, epochs - initial_epoch)
         signature += (size,)

@@ -15,6 +15,7 @@ module loads neither Keras nor TensorFlow.
 
 import dataclasses
 
+from gan_mnist.choices import LEARNER_MODELS
 from gan_mnist.run_config import RunConfig, Settings, _integer, _number, _widths
 
 # Settings that may change when a run is resumed: its length, speed and what it writes.
@@ -26,7 +27,7 @@ CLASSES = 10  # The semi-supervised run labels as many digits of each of the ten
 MIN_INFOGAN_SCORED = 32
 # Each model's name for people, and for the command line's --model.
 NAMES = {"infogan": "InfoGAN", "semi_supervised": "the semi-supervised GAN"}
-COMMAND_NAMES = {"infogan": "infogan", "semi_supervised": "semi-supervised"}
+COMMAND_NAMES = {name.replace("-", "_"): name for name in LEARNER_MODELS}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,15 +48,8 @@ def check_inputs(config, images, labels):
         raise ValueError(f"Expected one label per image and at least initialize_on = "
                          f"{config.initialize_on} images; got {len(images):,} images and "
                          f"{len(labels):,} labels.")
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= CLASSES:
-        raise ValueError(f"The labels must be digits, integers from 0 to {CLASSES - 1}; got "
-                         f"{labels.dtype} from {labels.min()} to {labels.max()}.")
-    fewest = np.bincount(labels, minlength=CLASSES).min()
-    if fewest < config.labels // CLASSES:
-        raise ValueError(f"labels={config.labels} asks for {config.labels // CLASSES} digits of "
-                         f"each class, but one class has only {fewest} images; ask for fewer "
-                         "labels or pass more images.")
+    # The labelled digits' choice checks the labels: digits, enough of each class.
+    ss.labelled_subset(labels, config.labels // CLASSES, config.labelled_seed)
 
 
 def build(config, images=None, labels=None):

@@ -305,6 +305,10 @@ def labelled_subset(labels, per_class, seed):
     labels = np.asarray(labels)
     engine.check_integer("per_class", per_class, 1)
     rng = np.random.default_rng(engine.check_integer("seed", seed, 0))
+    if (labels.ndim != 1 or not len(labels) or not np.issubdtype(labels.dtype, np.integer)
+            or labels.min() < 0 or labels.max() >= CLASSES):
+        raise ValueError(f"The labels must be digits, a 1-D array of integers from 0 to "
+                         f"{CLASSES - 1}; got {labels.dtype} of shape {labels.shape}.")
     counts = np.bincount(labels, minlength=CLASSES)
     if counts.min() < per_class:
         raise ValueError(f"Digit {int(counts.argmin())} has {int(counts.min())} images, fewer "

@@ -61,8 +61,8 @@ def _refuse_others(arguments, model):
     if name == "infogan" and arguments.learning_rate is not None:
         refused.insert(0, "learning_rate")
     if refused:
-        configs = dict(infogan="InfoGANConfig", semi_supervised="SemiSupervisedConfig")
-        hint = (f"its other settings are its paper's; change them in gan_mnist.{configs[name]}"
+        config = learner_config.CONFIGS.get(name)
+        hint = (f"its other settings are its paper's; change them in gan_mnist.{config.__name__}"
                 if name in MODEL_OPTIONS else "it is an option of infogan or semi-supervised")
         raise UsageError(f"argument {_option(refused[0])}: --model {model} does not take it "
                          f"({hint})")

@@ -202,7 +202,7 @@ def test_what_the_runs_may_not_take_is_refused_before_the_folder_is_touched(digi
         train(TINY_INFO, images, tmp_path / "c", networks=(None, None))
     with pytest.raises(ValueError, match="pass run_dir as well"):
         train(TINY_INFO.replace(eval_samples=40), images)
-    with pytest.raises(ValueError, match="asks for 7 digits of each class"):
+    with pytest.raises(ValueError, match="fewer than the 7 asked for of each"):
         train(TINY_SEMI.replace(labels=70), images[:60], tmp_path / "d", labels=labels[:60],
               overwrite=True)
     with pytest.raises(ValueError, match="The labels must be digits"):
