@@ -130,7 +130,8 @@ def _add_train(commands):
                        help="seeds the weights, batches and noise (default: 0)")
     train.add_argument("--run-dir", metavar="DIR",
                        help="the run folder (default: runs/MODEL-PRESET-LOSS-seedSEED; "
-                            "runs/infogan-seedSEED, runs/semi-supervised-Llabels-seedSEED)")
+                            "runs/infogan[-C1-C2-FC]-seedSEED, "
+                            "runs/[semi-]supervised-Llabels[-labelseedS]-seedSEED)")
     start = train.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
                        help="continue the run in --run-dir from its last checkpoint")
